@@ -1,0 +1,231 @@
+// peergraph/detail/event_router.hpp: subscription queues and event fan-out.
+//
+// Policy: no event is dropped. A subscription's queue is bounded; when an
+// event cannot be placed in every subscription that wants it, the producer
+// (a connection's event outbox) keeps it and waits for space, and a waiting
+// connection stops reading its socket, so TCP flow control slows the remote.
+// When the graph closes, the last events (disconnects, status) are placed
+// regardless of capacity: at most a few per connection, so still bounded.
+#ifndef PEERGRAPH_DETAIL_EVENT_ROUTER_HPP
+#define PEERGRAPH_DETAIL_EVENT_ROUTER_HPP
+
+#include <peergraph/detail/completion.hpp>
+#include <peergraph/events.hpp>
+#include <peergraph/options.hpp>
+
+#include <asio/error.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+namespace peergraph::detail {
+
+using any_event = std::variant<status_changed_event, neighbor_connection_event, direct_connection_event,
+                               incoming_data_event>;
+
+inline std::size_t event_bytes(const any_event& ev) noexcept {
+  if (const auto* d = std::get_if<incoming_data_event>(&ev)) return d->data.size();
+  return 0;
+}
+
+/// One subscription's queue. Lives as long as the subscription object or
+/// the router, whichever is longer.
+class subscription_state {
+ public:
+  subscription_state(std::uint32_t mask, subscribe_options opts) : mask_(mask), opts_(std::move(opts)) {
+    if (opts_.max_events == 0) opts_.max_events = 1;
+  }
+
+  bool wants(const any_event& ev) const noexcept {
+    if (closed_ || !(mask_ & (1u << ev.index()))) return false;
+    if (const auto* d = std::get_if<incoming_data_event>(&ev); d && !opts_.data_types.empty())
+      return std::find(opts_.data_types.begin(), opts_.data_types.end(), d->type) != opts_.data_types.end();
+    return true;
+  }
+  bool wants_kind(unsigned index) const noexcept { return !closed_ && (mask_ & (1u << index)); }
+
+  bool has_space_for(const any_event& ev) const noexcept {
+    if (queue_.empty()) return true;
+    return queue_.size() < opts_.max_events && bytes_ + event_bytes(ev) <= opts_.max_bytes;
+  }
+
+  /// Places an event; hands it straight to a waiting receiver if there is one.
+  void push(any_event ev) {
+    if (receiver_) {
+      receiver_.complete(std::error_code{}, std::move(ev));
+      return;
+    }
+    bytes_ += event_bytes(ev);
+    queue_.push_back(std::move(ev));
+  }
+
+  std::optional<any_event> pop() {
+    if (queue_.empty()) return std::nullopt;
+    any_event ev = std::move(queue_.front());
+    queue_.pop_front();
+    bytes_ -= event_bytes(ev);
+    notify_space();
+    return ev;
+  }
+
+  /// Parks a receive until an event (or the end) arrives.
+  void wait(completion<std::error_code, any_event> c) {
+    if (auto ev = pop()) {
+      c.complete(std::error_code{}, std::move(*ev));
+      return;
+    }
+    if (closed_) {
+      c.complete(asio::error::eof, any_event{});
+      return;
+    }
+    if (receiver_) {
+      // Only one receive may wait at a time; the second one is an API misuse.
+      c.complete(asio::error::already_started, any_event{});
+      return;
+    }
+    receiver_ = std::move(c);
+    receiver_.on_cancel([this](asio::cancellation_type) { cancel_receive(); });
+  }
+
+  void cancel_receive() { receiver_.complete(asio::error::operation_aborted, any_event{}); }
+
+  /// Producers run `f` once when this queue has room again (or closes).
+  void on_space(std::function<void()> f) { space_waiters_.push_back(std::move(f)); }
+
+  /// No more events will arrive; queued ones can still be received.
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    receiver_.complete(asio::error::eof, any_event{});
+    notify_space();
+  }
+
+  bool closed() const noexcept { return closed_; }
+  std::size_t size() const noexcept { return queue_.size(); }
+  std::size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  void notify_space() {
+    if (space_waiters_.empty()) return;
+    auto waiters = std::move(space_waiters_);
+    space_waiters_.clear();
+    for (auto& w : waiters) w();
+  }
+
+  std::uint32_t mask_;
+  subscribe_options opts_;
+  std::deque<any_event> queue_;
+  std::size_t bytes_ = 0;
+  bool closed_ = false;
+  completion<std::error_code, any_event> receiver_;
+  std::vector<std::function<void()>> space_waiters_;
+};
+
+/// Fans events out to the subscriptions that want them.
+class event_router {
+ public:
+  void add(const std::shared_ptr<subscription_state>& s) {
+    prune();
+    subs_.push_back(s);
+    if (closing_) s->close();
+  }
+
+  /// True if any open subscription takes events of this kind.
+  bool wants_kind(unsigned index) const {
+    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& w) {
+      auto s = w.lock();
+      return s && s->wants_kind(index);
+    });
+  }
+
+  /// Places `ev` in every subscription that wants it, or in none: if one of
+  /// them is full, returns that one (the caller waits for its space) and
+  /// leaves `ev` untouched. Once the graph is closing, capacity is ignored.
+  std::shared_ptr<subscription_state> try_deliver(any_event& ev) {
+    std::vector<std::shared_ptr<subscription_state>> targets;
+    for (auto& w : subs_) {
+      auto s = w.lock();
+      if (!s || !s->wants(ev)) continue;
+      if (!closing_ && !s->has_space_for(ev)) return s;
+      targets.push_back(std::move(s));
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (i + 1 == targets.size())
+        targets[i]->push(std::move(ev));
+      else
+        targets[i]->push(any_event(ev));
+    }
+    return nullptr;
+  }
+
+  /// The graph is closing: later events ignore capacity; subscriptions are
+  /// closed by close_all() once the final events are in.
+  void begin_closing() noexcept { closing_ = true; }
+  bool closing() const noexcept { return closing_; }
+
+  void close_all() {
+    closing_ = true;
+    for (auto& w : subs_)
+      if (auto s = w.lock()) s->close();
+    subs_.clear();
+  }
+
+ private:
+  void prune() {
+    subs_.erase(std::remove_if(subs_.begin(), subs_.end(),
+                               [](const auto& w) {
+                                 auto s = w.lock();
+                                 return !s || s->closed();
+                               }),
+                subs_.end());
+  }
+
+  std::vector<std::weak_ptr<subscription_state>> subs_;
+  bool closing_ = false;
+};
+
+/// An ordered queue of events waiting to enter the router. Each connection
+/// has one (and the graph one for its own events); while it holds events,
+/// its owner stops consuming input.
+class event_outbox {
+ public:
+  bool empty() const noexcept { return events_.empty(); }
+
+  void push(any_event ev) { events_.push_back(std::move(ev)); }
+
+  /// Moves events into the router until it is empty or a subscription is
+  /// full. When blocked, `resume` runs once that subscription has space; the
+  /// caller passes something that keeps the owner alive and pumps again.
+  /// Returns true when the outbox is empty.
+  bool pump(event_router& router, const std::function<void()>& resume) {
+    while (!events_.empty()) {
+      if (auto full = router.try_deliver(events_.front())) {
+        if (!waiting_) {
+          waiting_ = true;
+          full->on_space([this, resume] {
+            waiting_ = false;
+            resume();
+          });
+        }
+        return false;
+      }
+      events_.pop_front();
+    }
+    return true;
+  }
+
+  bool waiting() const noexcept { return waiting_; }
+
+ private:
+  std::deque<any_event> events_;
+  bool waiting_ = false;
+};
+
+}  // namespace peergraph::detail
+
+#endif // PEERGRAPH_DETAIL_EVENT_ROUTER_HPP

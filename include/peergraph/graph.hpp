@@ -1,0 +1,248 @@
+// peergraph/graph.hpp: one node of a peer graph.
+#ifndef PEERGRAPH_GRAPH_HPP
+#define PEERGRAPH_GRAPH_HPP
+
+#include <peergraph/config.hpp>
+#include <peergraph/connection.hpp>
+#include <peergraph/detail/graph_impl.hpp>
+#include <peergraph/error.hpp>
+#include <peergraph/events.hpp>
+#include <peergraph/options.hpp>
+#include <peergraph/subscription.hpp>
+#include <peergraph/transport.hpp>
+#include <peergraph/types.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/execution_context.hpp>
+#include <asio/is_executor.hpp>
+
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+namespace peergraph {
+
+/// One node of one peer graph (an HGRAPH).
+///
+/// A node is identified by the graph id, the local peer id and a random
+/// 64-bit node id that is new for every graph object. It is made with
+/// create() (a new graph; the node counts as synchronized and may listen at
+/// once) or open() (joining an existing graph; it may listen only after its
+/// first neighbor connection has synchronized it). Neither touches the network.
+///
+/// Events are received through subscriptions (subscribe()); operations that
+/// wait on the network take an Asio completion token and default to
+/// `asio::use_awaitable`.
+///
+/// Lifetime: the object owns the node. close() or the destructor closes
+/// every connection and completes every pending operation with
+/// asio::error::operation_aborted. Handles (connections, subscriptions) may
+/// outlive it; they then report the graph as closed.
+///
+/// Thread safety: distinct objects safe; shared objects unsafe. Call member
+/// functions from the graph's executor (a single-threaded io_context, or a
+/// strand); completion handlers run on their associated executors.
+///
+/// @tparam Executor the executor everything runs on.
+/// @tparam Transport how bytes move (see transport.hpp); TCP by default.
+template <typename Executor = asio::any_io_executor, typename Transport = tcp_transport>
+class basic_graph {
+  using impl_type = detail::graph_impl<Executor, Transport>;
+
+ public:
+  using executor_type = Executor;
+  using connection_type = basic_connection<Executor, Transport>;
+  template <typename... Events>
+  using subscription_type = basic_subscription<Executor, Events...>;
+
+  /// Creates a new graph whose first node is this one (PeerGraphCreate).
+  /// The local peer id is `props.creator_id`.
+  ///
+  /// @throws std::system_error with errc::invalid_argument if the graph id
+  ///   or creator id is empty, longer than 255 bytes, or contains NUL.
+  static basic_graph create(const executor_type& ex, graph_properties props, graph_options opts = {},
+                            Transport transport = {}) {
+    check(props.graph_id);
+    check(props.creator_id);
+    auto peer = props.creator_id;
+    return basic_graph(
+        std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer), true, std::move(opts)));
+  }
+
+  /// Opens an existing graph as peer `peer_id` (PeerGraphOpen). The node
+  /// cannot listen until it has synchronized with a first neighbor.
+  ///
+  /// @throws std::system_error with errc::invalid_argument for a bad id.
+  static basic_graph open(const executor_type& ex, std::string graph_id, std::string peer_id, graph_options opts = {},
+                          Transport transport = {}) {
+    check(graph_id);
+    check(peer_id);
+    graph_properties props;
+    props.graph_id = std::move(graph_id);
+    return basic_graph(
+        std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer_id), false, std::move(opts)));
+  }
+
+  /// As above, on an execution context's executor (`graph::create(io, ...)`).
+  template <typename Context>
+    requires std::is_convertible_v<Context&, asio::execution_context&>
+  static basic_graph create(Context& ctx, graph_properties props, graph_options opts = {}, Transport transport = {}) {
+    return create(executor_type(ctx.get_executor()), std::move(props), std::move(opts), std::move(transport));
+  }
+  template <typename Context>
+    requires std::is_convertible_v<Context&, asio::execution_context&>
+  static basic_graph open(Context& ctx, std::string graph_id, std::string peer_id, graph_options opts = {},
+                          Transport transport = {}) {
+    return open(executor_type(ctx.get_executor()), std::move(graph_id), std::move(peer_id), std::move(opts),
+                std::move(transport));
+  }
+
+  basic_graph(basic_graph&&) noexcept = default;
+  basic_graph& operator=(basic_graph&& other) noexcept {
+    if (this != &other) {
+      close();
+      impl_ = std::move(other.impl_);
+    }
+    return *this;
+  }
+  basic_graph(const basic_graph&) = delete;
+  basic_graph& operator=(const basic_graph&) = delete;
+
+  /// Closes the graph (see close()).
+  ~basic_graph() { close(); }
+
+  executor_type get_executor() const noexcept { return impl_->executor(); }
+
+  const std::string& graph_id() const noexcept { return impl_->graph_id(); }
+  const std::string& peer_id() const noexcept { return impl_->peer_id(); }
+  /// This node's id: random, non-zero, new for every graph object.
+  node_id id() const noexcept { return impl_->node(); }
+  const graph_properties& properties() const noexcept { return impl_->properties(); }
+
+  /// Listening, has-connections and synchronized flags (PeerGraphGetStatus).
+  graph_status status() const noexcept { return impl_->status(); }
+
+  /// False once closed.
+  bool is_open() const noexcept { return impl_ && impl_->is_open(); }
+
+  /// Starts accepting connections on `ep` (PeerGraphListen). Port 0 picks a
+  /// free port. May be called again for further endpoints (an IPv6 and an
+  /// IPv4 one, say). An IPv6 wildcard listener also takes IPv4 where the
+  /// system allows it.
+  ///
+  /// @returns the endpoint actually bound (with the real port).
+  /// @throws std::system_error: errc::graph_not_ready (opened and never
+  ///   synchronized), errc::already_listening, errc::invalid_graph (closed),
+  ///   or the system's error (address in use, ...).
+  endpoint listen(const endpoint& ep) {
+    std::error_code ec;
+    auto bound = listen(ep, ec);
+    if (ec) throw std::system_error(ec, "peergraph::graph::listen");
+    return bound;
+  }
+  /// As above, reporting failure through `ec`.
+  endpoint listen(const endpoint& ep, std::error_code& ec) { return impl_->listen(ep, ec); }
+
+  /// The endpoints this node listens on, with their real ports.
+  std::vector<endpoint> local_endpoints() const { return impl_->local_endpoints(); }
+
+  /// Makes a neighbor connection to the node listening at `ep` (PeerGraphConnect).
+  ///
+  /// Completes once the remote node has accepted (WELCOME), or fails. Both
+  /// nodes also report a neighbor_connection_event, connected or failed,
+  /// whatever the outcome once the TCP connection exists.
+  ///
+  /// @param ep the remote node's address.
+  /// @param opts expected peer id and timeout (default graph_options::connect_timeout).
+  /// @param token completion token; signature `void(std::error_code, connection_type)`.
+  ///   Errors: errc::already_exists (a neighbor connection to that node
+  ///   exists; detected locally for a known address, else by the remote),
+  ///   errc::connect_self, errc::connection_refused, errc::timeout,
+  ///   errc::invalid_address, errc::invalid_argument, errc::invalid_graph,
+  ///   protocol::error values (the remote broke the protocol, or is not the
+  ///   expected peer: protocol::error::wrong_peer_id), the system's error
+  ///   from the TCP connect, asio::error::operation_aborted.
+  ///
+  /// Cancellation: total, partial and terminal; the attempt is abandoned,
+  /// the connection closed, and the operation completes with operation_aborted.
+  template <typename Token = default_token>
+  auto connect(const endpoint& ep, connect_options opts, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code, connection_type)>(
+        initiate_open{impl_, connection_kind::neighbor}, token, ep, std::move(opts));
+  }
+  /// As above with default options.
+  template <typename Token = default_token>
+    requires(!std::is_same_v<std::decay_t<Token>, connect_options>)
+  auto connect(const endpoint& ep, Token&& token = default_token{}) {
+    return connect(ep, connect_options{}, std::forward<Token>(token));
+  }
+
+  /// Subscribes to the events of types `Events...` reported from now on.
+  /// See basic_subscription for ordering, capacity and backpressure.
+  ///
+  /// A node accepts direct connections only while some subscription takes
+  /// both direct_connection_event and incoming_data_event.
+  template <detail::graph_event... Events>
+  subscription_type<Events...> subscribe(subscribe_options opts = {}) {
+    auto state = std::make_shared<detail::subscription_state>(subscription_type<Events...>::mask(), std::move(opts));
+    impl_->router().add(state);
+    return subscription_type<Events...>(std::move(state), impl_->executor());
+  }
+
+  /// The established connections, by id (PeerGraphEnumConnections).
+  std::vector<connection_info> connections(std::optional<connection_kind> kind = std::nullopt) const {
+    return impl_->connections(kind);
+  }
+
+  /// A handle to an established connection, or an empty handle if there is
+  /// none with that id.
+  connection_type find_connection(connection_id id) const {
+    auto c = impl_->find(id);
+    return connection_type(c && c->is_established() ? c : nullptr);
+  }
+
+  /// Closes the node (PeerGraphClose): stops listening, sends DISCONNECT on
+  /// every established connection, completes pending operations with
+  /// operation_aborted, reports the final disconnect and status events, then
+  /// ends every subscription. Idempotent.
+  void close() noexcept {
+    if (impl_) impl_->close();
+  }
+
+ private:
+  explicit basic_graph(std::shared_ptr<impl_type> impl) noexcept : impl_(std::move(impl)) {}
+
+  static void check(const std::string& id) {
+    if (!detail::valid_id(id)) throw std::system_error(errc::invalid_argument, "peergraph: bad graph or peer id");
+  }
+
+  struct initiate_open {
+    std::shared_ptr<impl_type> impl;
+    connection_kind kind;
+    using executor_type = Executor;
+    executor_type get_executor() const noexcept { return impl->executor(); }
+
+    template <typename Handler>
+    void operator()(Handler&& handler, const endpoint& ep, const connect_options& opts) const {
+      using conn_impl = typename impl_type::connection_type;
+      typename impl_type::open_completion c(
+          std::forward<Handler>(handler), impl->executor(),
+          [](auto&& h, std::error_code ec, std::shared_ptr<conn_impl> p) { std::move(h)(ec, connection_type(std::move(p))); });
+      impl->connect(ep, opts, kind, std::move(c));
+    }
+  };
+
+  std::shared_ptr<impl_type> impl_;
+};
+
+/// A graph on the default executor and TCP.
+using graph = basic_graph<>;
+
+}  // namespace peergraph
+
+#endif // PEERGRAPH_GRAPH_HPP

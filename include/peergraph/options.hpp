@@ -1,0 +1,81 @@
+// peergraph/options.hpp: graph properties, engine limits and per-call options.
+#ifndef PEERGRAPH_OPTIONS_HPP
+#define PEERGRAPH_OPTIONS_HPP
+
+#include <peergraph/guid.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace peergraph {
+
+/// PEER_GRAPH_SCOPE.
+enum class graph_scope : std::uint32_t { any = 0, global = 1, site_local = 2, link_local = 3, loopback = 4 };
+
+/// The replicated properties of a graph (PEER_GRAPH_PROPERTIES), given when a
+/// graph is created. Identifiers are UTF-8 strings of 1 to 255 bytes.
+struct graph_properties {
+  std::string graph_id{};        ///< names the graph; required
+  std::string creator_id{};      ///< the creating peer's id; also the local peer id; required
+  std::string friendly_name{};   ///< optional, at most 255 bytes
+  std::string comment{};         ///< optional, at most 511 bytes
+  graph_scope scope = graph_scope::global;
+  std::uint32_t presence_lifetime_s = 300;     ///< as documented: 300 s
+  std::int32_t presence_max = -1;              ///< -1: every node publishes presence
+  std::uint32_t max_record_size = 0;           ///< 0: the documented default
+};
+
+/// Local engine settings. They are not replicated and can differ per node.
+///
+/// Defaults are chosen for LAN and Internet use; tests shorten the timers.
+struct graph_options {
+  /// Largest message accepted or sent, header included (PT2PT payload plus 28
+  /// bytes). A frame declaring more ends the connection before anything is
+  /// allocated for it.
+  std::size_t max_message_size = 16 * 1024 * 1024;
+  /// Largest message accepted before the handshake is complete; keeps an
+  /// unauthenticated peer from making the node allocate much.
+  std::size_t max_handshake_message_size = 16 * 1024;
+  /// How long an accepted connection may take to send AUTH_INFO and CONNECT.
+  std::chrono::milliseconds handshake_timeout{10'000};
+  /// Default limit for connect() (TCP connect plus handshake).
+  std::chrono::milliseconds connect_timeout{30'000};
+  /// A neighbor link that has sent nothing for this long sends a keep-alive
+  /// ping (PT2PT with the reserved ping type). Zero disables pings.
+  std::chrono::milliseconds keepalive_interval{10'000};
+  /// An established link from which nothing arrived for this long is dropped
+  /// with protocol::error::keepalive_timeout. Zero disables the check.
+  std::chrono::milliseconds idle_timeout{35'000};
+  /// Bytes read from a socket at once; the buffer grows only for a larger frame.
+  std::size_t read_buffer_size = 4096;
+  /// Optional friendly name sent in CONNECT and WELCOME.
+  std::string friendly_name{};
+};
+
+/// Options for one connect().
+struct connect_options {
+  /// The peer id expected at the address. When set it is sent to the remote
+  /// node, which refuses if it is not that peer, and the reply is checked.
+  std::optional<std::string> peer_id{};
+  /// Overrides graph_options::connect_timeout for this call.
+  std::optional<std::chrono::milliseconds> timeout{};
+};
+
+/// Options for one subscription.
+struct subscribe_options {
+  /// Most events queued before the producers of further events wait.
+  std::size_t max_events = 1024;
+  /// Most payload bytes queued (incoming data) before producers wait. A single
+  /// event larger than this is still accepted into an empty queue.
+  std::size_t max_bytes = 16 * 1024 * 1024;
+  /// For incoming data events: only these data types (empty: all types).
+  std::vector<guid> data_types{};
+};
+
+}  // namespace peergraph
+
+#endif // PEERGRAPH_OPTIONS_HPP

@@ -1,0 +1,80 @@
+// peergraph/types.hpp: identifiers, addresses, flags and connection descriptions.
+#ifndef PEERGRAPH_TYPES_HPP
+#define PEERGRAPH_TYPES_HPP
+
+#include <peergraph/config.hpp>
+
+#include <asio/ip/tcp.hpp>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace peergraph {
+
+/// A node's 64-bit instance id, random and non-zero, new for every graph object.
+using node_id = std::uint64_t;
+/// A connection's 64-bit id, local to the node that reports it (the two ends
+/// of one link have different ids).
+using connection_id = std::uint64_t;
+/// A node's address: IPv6 or IPv4 TCP endpoint.
+using endpoint = asio::ip::tcp::endpoint;
+
+/// PEER_CONNECTION_FLAGS: which kind of link a connection is.
+enum class connection_kind : std::uint8_t { neighbor = 1, direct = 2 };
+
+/// PEER_CONNECTION_STATUS.
+enum class connection_status : std::uint8_t { connected = 1, disconnected = 2, failed = 3 };
+
+/// PEER_GRAPH_STATUS_FLAGS as a small value type.
+class graph_status {
+ public:
+  static constexpr std::uint32_t listening = 0x1;
+  static constexpr std::uint32_t has_connections = 0x2;
+  static constexpr std::uint32_t synchronized = 0x4;
+
+  constexpr graph_status() noexcept = default;
+  constexpr explicit graph_status(std::uint32_t bits) noexcept : bits_(bits) {}
+
+  constexpr std::uint32_t bits() const noexcept { return bits_; }
+  constexpr bool is_listening() const noexcept { return bits_ & listening; }
+  constexpr bool has_neighbors() const noexcept { return bits_ & has_connections; }
+  constexpr bool is_synchronized() const noexcept { return bits_ & synchronized; }
+  friend constexpr bool operator==(graph_status, graph_status) noexcept = default;
+
+ private:
+  std::uint32_t bits_ = 0;
+};
+
+/// Everything known about one connection (PEER_CONNECTION_INFO).
+struct connection_info {
+  connection_id id = 0;
+  connection_kind kind = connection_kind::neighbor;
+  node_id node = 0;        ///< remote node id; 0 while the handshake has not told it
+  std::string peer_id;     ///< remote peer id; empty while unknown
+  endpoint address;        ///< remote TCP endpoint
+};
+
+inline std::string_view to_string(connection_status s) noexcept {
+  switch (s) {
+    case connection_status::connected: return "connected";
+    case connection_status::disconnected: return "disconnected";
+    case connection_status::failed: return "failed";
+  }
+  return "unknown";
+}
+
+inline std::string_view to_string(connection_kind k) noexcept {
+  return k == connection_kind::direct ? "direct" : "neighbor";
+}
+
+/// "[::1]:4000" or "127.0.0.1:4000".
+inline std::string to_string(const endpoint& ep) {
+  const auto a = ep.address();
+  return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), ep.port()) : fmt::format("{}:{}", a.to_string(), ep.port());
+}
+
+}  // namespace peergraph
+
+#endif // PEERGRAPH_TYPES_HPP

@@ -48,6 +48,14 @@ enum class condition {
   protocol_violation, ///< the remote sent something the protocol forbids
 };
 
+}  // namespace peergraph
+
+template <>
+struct std::is_error_code_enum<peergraph::errc> : std::true_type {};
+template <>
+struct std::is_error_condition_enum<peergraph::condition> : std::true_type {};
+
+namespace peergraph {
 namespace detail {
 
 struct hresult_entry {
@@ -89,7 +97,7 @@ inline const hresult_entry* find_entry(errc e) noexcept {
   return nullptr;
 }
 
-class errc_category final : public std::error_category {
+class errc_category_impl final : public std::error_category {
  public:
   const char* name() const noexcept override { return "peergraph"; }
   std::string message(int ev) const override {
@@ -99,7 +107,7 @@ class errc_category final : public std::error_category {
   bool equivalent(int ev, const std::error_condition& cond) const noexcept override;
 };
 
-class condition_category final : public std::error_category {
+class condition_category_impl final : public std::error_category {
  public:
   const char* name() const noexcept override { return "peergraph.condition"; }
   std::string message(int ev) const override {
@@ -118,13 +126,13 @@ class condition_category final : public std::error_category {
 
 /// The "peergraph" category object.
 inline const std::error_category& error_category() noexcept {
-  static const detail::errc_category cat;
+  static const detail::errc_category_impl cat;
   return cat;
 }
 
 /// The "peergraph.condition" category object.
 inline const std::error_category& condition_category() noexcept {
-  static const detail::condition_category cat;
+  static const detail::condition_category_impl cat;
   return cat;
 }
 
@@ -154,14 +162,14 @@ inline std::int32_t to_hresult(const std::error_code& ec) noexcept {
     if (ec == protocol::error::handshake_timeout) return detail::find_entry(errc::timeout)->hresult;
     return detail::find_entry(errc::connection_failed)->hresult;
   }
-  if (ec == std::errc::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
+  if (ec == asio::error::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
   return detail::find_entry(errc::connection_failed)->hresult;
 }
 
 namespace detail {
 
-inline bool errc_category::equivalent(int ev, const std::error_condition& cond) const noexcept {
-  if (cond.category() != condition_category()) return std::error_category::equivalent(ev, cond);
+inline bool errc_category_impl::equivalent(int ev, const std::error_condition& cond) const noexcept {
+  if (cond.category() != peergraph::condition_category()) return std::error_category::equivalent(ev, cond);
   switch (static_cast<condition>(cond.value())) {
     case condition::refused:
       return ev == static_cast<int>(errc::connection_refused) || ev == static_cast<int>(errc::already_exists) ||
@@ -174,12 +182,12 @@ inline bool errc_category::equivalent(int ev, const std::error_condition& cond) 
   return false;
 }
 
-inline bool condition_category::equivalent(const std::error_code& ec, int cond) const noexcept {
+inline bool condition_category_impl::equivalent(const std::error_code& ec, int cond) const noexcept {
   using protocol::error;
   switch (static_cast<condition>(cond)) {
-    case condition::refused: return ec == std::errc::connection_refused;
+    case condition::refused: return ec == asio::error::connection_refused;
     case condition::timed_out:
-      return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == std::errc::timed_out;
+      return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == asio::error::timed_out;
     case condition::closed:
       return ec == error::peer_disconnected || ec == error::connection_closed || ec == asio::error::eof ||
              ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -194,9 +202,5 @@ inline bool condition_category::equivalent(const std::error_code& ec, int cond) 
 }  // namespace detail
 }  // namespace peergraph
 
-template <>
-struct std::is_error_code_enum<peergraph::errc> : std::true_type {};
-template <>
-struct std::is_error_condition_enum<peergraph::condition> : std::true_type {};
 
 #endif // PEERGRAPH_ERROR_HPP

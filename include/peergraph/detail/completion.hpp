@@ -44,7 +44,7 @@ class completion {
   /// handler has none associated.
   template <typename Handler, typename IoExecutor>
   completion(Handler&& handler, const IoExecutor& io_ex)
-      : impl_(std::make_unique<impl<std::decay_t<Handler>, direct_invoke>>(std::forward<Handler>(handler), io_ex,
+      : impl_(std::make_unique<impl<std::decay_t<Handler>, IoExecutor, direct_invoke>>(std::forward<Handler>(handler), io_ex,
                                                                           direct_invoke{})) {}
 
   /// As above, but the handler is called as `invoke(handler, args...)`, so a
@@ -53,7 +53,7 @@ class completion {
   /// The handler keeps its own executor, allocator and cancellation slot.
   template <typename Handler, typename IoExecutor, typename Invoke>
   completion(Handler&& handler, const IoExecutor& io_ex, Invoke invoke)
-      : impl_(std::make_unique<impl<std::decay_t<Handler>, Invoke>>(std::forward<Handler>(handler), io_ex,
+      : impl_(std::make_unique<impl<std::decay_t<Handler>, IoExecutor, Invoke>>(std::forward<Handler>(handler), io_ex,
                                                                    std::move(invoke))) {}
 
   completion(completion&&) noexcept = default;
@@ -95,13 +95,16 @@ class completion {
     asio::cancellation_slot slot_;
   };
 
-  template <typename Handler, typename Invoke>
+  template <typename Handler, typename IoExecutor>
+  using tracked_executor_t = std::decay_t<decltype(asio::prefer(
+      std::declval<asio::associated_executor_t<Handler, IoExecutor>>(), asio::execution::outstanding_work.tracked))>;
+
+  template <typename Handler, typename IoExecutor, typename Invoke>
   struct impl final : base {
-    template <typename H, typename IoExecutor>
+    template <typename H>
     impl(H&& h, const IoExecutor& io_ex, Invoke invoke)
         : base(asio::get_associated_cancellation_slot(h)),
-          work_(asio::prefer(asio::any_io_executor(asio::get_associated_executor(h, io_ex)),
-                             asio::execution::outstanding_work.tracked)),
+          work_(asio::prefer(asio::get_associated_executor(h, io_ex), asio::execution::outstanding_work.tracked)),
           handler_(std::forward<H>(h)),
           invoke_(std::move(invoke)) {}
 
@@ -113,7 +116,7 @@ class completion {
                  }));
     }
 
-    asio::any_io_executor work_;
+    tracked_executor_t<Handler, IoExecutor> work_;
     Handler handler_;
     Invoke invoke_;
   };

@@ -268,7 +268,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     reading_ = false;
     if (phase_ != phase::handshaking && phase_ != phase::established) return;
     if (ec) {
-      if (ec == asio::error::eof) ec = protocol::error::connection_closed;
+      if (phase_ == phase::handshaking && initiator_ &&
+          (ec == asio::error::eof || ec == asio::error::connection_reset))
+        ec = errc::connection_not_authenticated;  // the responder dropped us before WELCOME
+      else if (ec == asio::error::eof)
+        ec = protocol::error::connection_closed;
       terminate(ec);
       return;
     }

@@ -107,7 +107,9 @@ class reader {
 /// end (its NUL included) at or before `end`. False if it does not.
 inline bool read_cstring(std::span<const std::uint8_t> msg, std::size_t offset, std::size_t end,
                          std::string& out) {
-  if (offset > end || end > msg.size()) return false;
+  // An empty range cannot hold the NUL; rejecting it here also keeps a null
+  // msg.data() (empty span) away from memchr.
+  if (offset >= end || end > msg.size()) return false;
   const auto* first = msg.data() + offset;
   const auto* nul = static_cast<const std::uint8_t*>(std::memchr(first, 0, end - offset));
   if (nul == nullptr) return false;

@@ -1,0 +1,257 @@
+// The typed event channel: types, variants, filters, ordering, backpressure.
+#include "support/co_test.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include <set>
+
+using namespace pgtest;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+namespace proto = peergraph::protocol;
+
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+
+constexpr auto type_x = pg::guid::from_fields(0x11111111, 0x2222, 0x3333, {1, 2, 3, 4, 5, 6, 7, 8});
+constexpr auto type_y = pg::guid::from_fields(0x99999999, 0x8888, 0x7777, {8, 7, 6, 5, 4, 3, 2, 1});
+
+bytes pt2pt(const pg::guid& type, std::size_t size, std::uint8_t fill) {
+  bytes b;
+  proto::encode_pt2pt_header(type, size, b);
+  b.resize(b.size() + size, fill);
+  return b;
+}
+
+awaitable<tcp::socket> raw_neighbor(const pg::endpoint& ep) {
+  tcp::socket s(co_await asio::this_coro::executor);
+  co_await s.async_connect(ep, use_awaitable);
+  bytes hello;
+  proto::encode(proto::auth_info{proto::connection_type::neighbor, "test-graph", "raw", std::nullopt}, hello);
+  proto::connect c;
+  c.source_node_id = 0xABCD;
+  proto::encode(c, hello);
+  co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
+  bytes head(proto::header_size);
+  co_await asio::async_read(s, asio::buffer(head), use_awaitable);
+  proto::header h;
+  REQUIRE_FALSE(proto::decode_header(head, 4096, h));
+  REQUIRE(h.type == proto::message_type::welcome);
+  bytes rest(h.size - proto::header_size);
+  co_await asio::async_read(s, asio::buffer(rest), use_awaitable);
+  co_return s;
+}
+
+pg::graph make_creator(asio::io_context& io) {
+  return pg::graph::create(io, {.graph_id = "test-graph", .creator_id = "alice"}, fast_options());
+}
+
+}  // namespace
+
+TEST_CASE("listen reports a status change", "[events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto status = a.subscribe<pg::status_changed_event>();
+    CHECK(status.size() == 0);
+    a.listen(loopback6());
+    auto ev = co_await next(status);
+    CHECK(ev.status.is_listening());
+    CHECK(ev.status.is_synchronized());
+    CHECK_FALSE(ev.status.has_neighbors());
+    CHECK(ev.status == a.status());
+  });
+}
+
+TEST_CASE("a variant subscription keeps the order the graph reported", "[events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto b = pg::graph::open(io, "test-graph", "bob", fast_options());
+    auto both = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();
+    const auto ep = a.listen(loopback6());
+    co_await b.connect(ep);
+    auto first = co_await next(both);
+    auto second = co_await next(both);
+    // The link is reported before the status it causes.
+    REQUIRE(std::holds_alternative<pg::neighbor_connection_event>(first));
+    REQUIRE(std::holds_alternative<pg::status_changed_event>(second));
+    CHECK(std::get<pg::status_changed_event>(second).status.has_neighbors());
+    CHECK_FALSE(both.try_receive());
+  });
+}
+
+TEST_CASE("incoming data can be filtered by data type", "[events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    pg::subscribe_options only_x;
+    only_x.data_types = {type_x};
+    auto xs = a.subscribe<pg::incoming_data_event>(only_x);
+    auto all = a.subscribe<pg::incoming_data_event>();
+    const auto ep = a.listen(loopback6());
+    auto sock = co_await raw_neighbor(ep);
+    bytes stream;
+    for (int i = 0; i < 6; ++i) {
+      const auto m = pt2pt(i % 2 ? type_y : type_x, 10 + i, static_cast<std::uint8_t>(i));
+      stream.insert(stream.end(), m.begin(), m.end());
+    }
+    co_await asio::async_write(sock, asio::buffer(stream), use_awaitable);
+    for (int i = 0; i < 6; ++i) {
+      auto ev = co_await next(all);
+      CHECK(ev.type == (i % 2 ? type_y : type_x));
+      CHECK(ev.data.size() == static_cast<std::size_t>(10 + i));
+      CHECK(ev.data == bytes(10 + i, static_cast<std::uint8_t>(i)));
+    }
+    for (int i = 0; i < 6; i += 2) {
+      auto ev = co_await next(xs);
+      CHECK(ev.type == type_x);
+      CHECK(ev.data.size() == static_cast<std::size_t>(10 + i));
+    }
+    CHECK(xs.size() == 0);
+  });
+}
+
+TEST_CASE("a slow subscriber loses nothing and its queue stays bounded", "[events][backpressure]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    pg::subscribe_options small;
+    small.max_events = 2;
+    auto events = a.subscribe<pg::neighbor_connection_event>(small);
+    const auto ep = a.listen(loopback6());
+    std::vector<pg::graph> joiners;
+    std::set<pg::node_id> expected;
+    for (int i = 0; i < 10; ++i) {
+      joiners.push_back(pg::graph::open(io, "test-graph", "peer" + std::to_string(i), fast_options()));
+      expected.insert(joiners.back().id());
+      co_await joiners.back().connect(ep);
+      CHECK(events.size() <= 2);
+    }
+    co_await sleep_for(50ms);
+    CHECK(events.size() == 2);
+    std::set<pg::node_id> seen;
+    for (int i = 0; i < 10; ++i) {
+      auto ev = co_await next(events);
+      CHECK(ev.status == pg::connection_status::connected);
+      seen.insert(ev.connection.node);
+      CHECK(events.size() <= 2);
+    }
+    CHECK(seen == expected);
+  });
+}
+
+TEST_CASE("a full subscription stops the node reading the link that feeds it", "[events][backpressure]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    pg::subscribe_options small;
+    small.max_events = 4;
+    small.max_bytes = 1 << 20;
+    auto data = a.subscribe<pg::incoming_data_event>(small);
+    const auto ep = a.listen(loopback6());
+    auto sock = co_await raw_neighbor(ep);
+
+    // 64 MiB in 64 KiB messages: far more than the subscription plus the
+    // socket buffers hold.
+    constexpr int count = 1024;
+    const auto one = pt2pt(type_x, 64 * 1024, 0x5A);
+    bool written = false;
+    std::size_t sent = 0;
+    auto writer = [&]() -> awaitable<void> {
+      for (int i = 0; i < count; ++i) {
+        co_await asio::async_write(sock, asio::buffer(one), use_awaitable);
+        sent += one.size();
+      }
+      written = true;
+    };
+    asio::co_spawn(io, writer(), asio::detached);
+    co_await sleep_for(300ms);
+    CHECK_FALSE(written);
+    CHECK(data.size() <= 4);
+    CHECK(data.size() >= 1);
+    INFO("sent before the reader resumed: " << sent);
+    CHECK(sent < 32u * 1024 * 1024);
+
+    // Draining the subscription lets everything through, in order, intact.
+    for (int i = 0; i < count; ++i) {
+      auto ev = co_await next(data);
+      REQUIRE(ev.data.size() == 64 * 1024);
+      CHECK(ev.data.front() == 0x5A);
+      CHECK(ev.data.back() == 0x5A);
+      CHECK(data.size() <= 4);
+    }
+    CHECK(written);
+  });
+}
+
+TEST_CASE("closing a subscription ends its receive and frees the producers", "[events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    pg::subscribe_options one;
+    one.max_events = 1;
+    auto blocked = a.subscribe<pg::incoming_data_event>(one);
+    auto watcher = a.subscribe<pg::incoming_data_event>();
+    const auto ep = a.listen(loopback6());
+    auto sock = co_await raw_neighbor(ep);
+    bytes two = pt2pt(type_x, 1, 1);
+    const auto second = pt2pt(type_x, 1, 2);
+    two.insert(two.end(), second.begin(), second.end());
+    co_await asio::async_write(sock, asio::buffer(two), use_awaitable);
+    auto first = co_await next(watcher);
+    CHECK(first.data[0] == 1);
+    co_await sleep_for(50ms);
+    CHECK(watcher.size() == 0);  // the second event waits for `blocked`
+    blocked.close();
+    auto then = co_await next(watcher);
+    CHECK(then.data[0] == 2);
+    // The closed subscription still hands out what it had, then eof.
+    auto queued = blocked.try_receive();
+    REQUIRE(queued);
+    CHECK(queued->data[0] == 1);
+    auto [ec, ev] = co_await blocked.receive(asio::experimental::as_tuple(use_awaitable));
+    CHECK(ec == asio::error::eof);
+  });
+}
+
+TEST_CASE("a receive can be cancelled without losing the next event", "[events][cancel]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto status = a.subscribe<pg::status_changed_event>();
+    asio::cancellation_signal signal;
+    std::error_code result;
+    int calls = 0;
+    status.receive(asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, pg::status_changed_event) {
+      ++calls;
+      result = ec;
+    }));
+    co_await sleep_for(5ms);
+    signal.emit(asio::cancellation_type::total);
+    co_await sleep_for(5ms);
+    CHECK(calls == 1);
+    CHECK(result == asio::error::operation_aborted);
+    a.listen(loopback6());
+    auto ev = co_await next(status);
+    CHECK(ev.status.is_listening());
+  });
+}
+
+TEST_CASE("two receives at once on one subscription: the second is refused", "[events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto status = a.subscribe<pg::status_changed_event>();
+    std::error_code first_ec, second_ec;
+    int calls = 0;
+    status.receive([&](std::error_code ec, pg::status_changed_event) {
+      ++calls;
+      first_ec = ec;
+    });
+    status.receive([&](std::error_code ec, pg::status_changed_event) {
+      ++calls;
+      second_ec = ec;
+    });
+    co_await sleep_for(5ms);
+    CHECK(second_ec == asio::error::already_started);
+    a.listen(loopback6());
+    co_await sleep_for(5ms);
+    CHECK(calls == 2);
+    CHECK_FALSE(first_ec);
+  });
+}

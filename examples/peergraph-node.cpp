@@ -1,0 +1,224 @@
+// peergraph-node: one graph node on the command line, reporting as JSON lines.
+//
+//   peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]
+//                  [--connect ADDR:PORT]... [--connect-timeout MS]
+//
+// Prints one JSON object per line on stdout (format: docs/node-output.md):
+// first {"event":"listening",...} once the node listens, then one object per
+// event. An opened (not created) node listens after its first neighbor has
+// synchronized it. SIGINT or SIGTERM closes the node and exits with 0.
+#include <peergraph/peergraph.hpp>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg = peergraph;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+struct settings {
+  std::string graph;
+  std::string peer;
+  bool create = false;
+  std::optional<pg::endpoint> listen;
+  std::vector<pg::endpoint> connect;
+  std::chrono::milliseconds connect_timeout{10'000};
+};
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+// One JSON object per line, flushed at once so that scripts see it live.
+void emit(const std::string& object) {
+  std::fputs(object.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string id_string(std::uint64_t id) { return fmt::format("{:016x}", id); }
+
+std::string reason_fields(const std::error_code& ec) {
+  if (!ec) return {};
+  return fmt::format(R"(,"reason":"{}","code":"{}:{}","hresult":"0x{:08X}")", json_escape(ec.message()),
+                     ec.category().name(), ec.value(), static_cast<std::uint32_t>(pg::to_hresult(ec)));
+}
+
+std::string describe(const pg::status_changed_event& e) {
+  return fmt::format(R"({{"event":"status_changed","listening":{},"has_connections":{},"synchronized":{}}})",
+                     e.status.is_listening(), e.status.has_neighbors(), e.status.is_synchronized());
+}
+
+template <typename ConnectionEvent>
+std::string describe(std::string_view name, const ConnectionEvent& e) {
+  return fmt::format(R"({{"event":"{}","status":"{}","peer":"{}","node":"{}","connection":"{}","address":"{}"{}}})",
+                     name, pg::to_string(e.status), json_escape(e.connection.peer_id), id_string(e.connection.node),
+                     id_string(e.connection.id), pg::to_string(e.connection.address), reason_fields(e.reason));
+}
+
+std::optional<pg::endpoint> parse_endpoint(std::string_view text) {
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  std::error_code ec;
+  const auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec || port.empty() || port.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return pg::endpoint(address, static_cast<unsigned short>(value));
+}
+
+int usage(const char* why) {
+  std::fprintf(stderr,
+               "peergraph-node: %s\n"
+               "usage: peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]\n"
+               "                      [--connect ADDR:PORT]... [--connect-timeout MS]\n",
+               why);
+  return 2;
+}
+
+std::optional<settings> parse(int argc, char** argv, const char*& why) {
+  settings s;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--create") {
+      s.create = true;
+    } else if ((arg == "--graph" || arg == "--peer" || arg == "--listen" || arg == "--connect" ||
+                arg == "--connect-timeout") &&
+               !has_value) {
+      why = "option needs a value";
+      return std::nullopt;
+    } else if (arg == "--graph") {
+      s.graph = argv[++i];
+    } else if (arg == "--peer") {
+      s.peer = argv[++i];
+    } else if (arg == "--listen" || arg == "--connect") {
+      auto ep = parse_endpoint(argv[++i]);
+      if (!ep) {
+        why = "addresses are written [IPv6]:PORT or IPv4:PORT";
+        return std::nullopt;
+      }
+      if (arg == "--listen")
+        s.listen = *ep;
+      else
+        s.connect.push_back(*ep);
+    } else if (arg == "--connect-timeout") {
+      s.connect_timeout = std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
+    } else {
+      why = "unknown option";
+      return std::nullopt;
+    }
+  }
+  if (s.graph.empty() || s.peer.empty()) {
+    why = "--graph and --peer are required";
+    return std::nullopt;
+  }
+  return s;
+}
+
+void start_listening(pg::graph& g, const pg::endpoint& where) {
+  std::error_code ec;
+  const auto bound = g.listen(where, ec);
+  if (ec)
+    emit(fmt::format(R"({{"event":"error","operation":"listen","address":"{}"{}}})", pg::to_string(where),
+                     reason_fields(ec)));
+  else
+    emit(fmt::format(R"({{"event":"listening","address":"{}"}})", pg::to_string(bound)));
+}
+
+// Reports every event; listens once an opened node is synchronized.
+awaitable<void> report(pg::graph& g, const settings& s) {
+  auto events = g.subscribe<pg::status_changed_event, pg::neighbor_connection_event, pg::direct_connection_event>();
+  bool listening = s.create && s.listen;
+  if (listening) start_listening(g, *s.listen);
+  for (;;) {
+    auto [ec, ev] = co_await events.receive(asio::experimental::as_tuple(use_awaitable));
+    if (ec) co_return;  // the graph closed
+    if (const auto* st = std::get_if<pg::status_changed_event>(&ev)) {
+      emit(describe(*st));
+      if (!listening && s.listen && st->status.is_synchronized()) {
+        listening = true;
+        start_listening(g, *s.listen);
+      }
+    } else if (const auto* n = std::get_if<pg::neighbor_connection_event>(&ev)) {
+      emit(describe("neighbor_connection", *n));
+    } else {
+      emit(describe("direct_connection", std::get<pg::direct_connection_event>(ev)));
+    }
+  }
+}
+
+awaitable<void> dial(pg::graph& g, pg::endpoint where, std::chrono::milliseconds timeout) {
+  pg::connect_options o;
+  o.timeout = timeout;
+  auto [ec, conn] = co_await g.connect(where, o, asio::experimental::as_tuple(use_awaitable));
+  // Failures after the TCP connection existed are reported as events; the
+  // ones found before any traffic (bad address, known neighbor) only here.
+  if (ec == pg::errc::already_exists || ec == pg::errc::invalid_address || ec == pg::errc::invalid_graph)
+    emit(fmt::format(R"({{"event":"error","operation":"connect","address":"{}"{}}})", pg::to_string(where),
+                     reason_fields(ec)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* why = "";
+  auto s = parse(argc, argv, why);
+  if (!s) return usage(why);
+  try {
+    asio::io_context io;
+    auto g = s->create ? pg::graph::create(io, {.graph_id = s->graph, .creator_id = s->peer})
+                       : pg::graph::open(io, s->graph, s->peer);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code ec, int) {
+      if (ec) return;
+      emit(R"({"event":"shutdown"})");
+      g.close();
+    });
+    asio::co_spawn(io, report(g, *s), asio::detached);
+    for (const auto& ep : s->connect) asio::co_spawn(io, dial(g, ep, s->connect_timeout), asio::detached);
+    io.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "peergraph-node: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

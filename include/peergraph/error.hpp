@@ -162,7 +162,7 @@ inline std::int32_t to_hresult(const std::error_code& ec) noexcept {
     if (ec == protocol::error::handshake_timeout) return detail::find_entry(errc::timeout)->hresult;
     return detail::find_entry(errc::connection_failed)->hresult;
   }
-  if (ec == asio::error::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
+  if (ec == asio::error::connection_refused || ec == std::errc::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
   return detail::find_entry(errc::connection_failed)->hresult;
 }
 
@@ -185,9 +185,10 @@ inline bool errc_category_impl::equivalent(int ev, const std::error_condition& c
 inline bool condition_category_impl::equivalent(const std::error_code& ec, int cond) const noexcept {
   using protocol::error;
   switch (static_cast<condition>(cond)) {
-    case condition::refused: return ec == asio::error::connection_refused;
+    case condition::refused: return ec == asio::error::connection_refused || ec == std::errc::connection_refused;
     case condition::timed_out:
-      return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == asio::error::timed_out;
+      return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == asio::error::timed_out ||
+             ec == std::errc::timed_out;
     case condition::closed:
       return ec == error::peer_disconnected || ec == error::connection_closed || ec == asio::error::eof ||
              ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||

@@ -64,11 +64,13 @@ class basic_graph {
   /// The local peer id is `props.creator_id`.
   ///
   /// @throws std::system_error with errc::invalid_argument if the graph id
-  ///   or creator id is empty, longer than 255 bytes, or contains NUL.
+  ///   or creator id is empty, longer than 255 bytes, or contains NUL, or if
+  ///   `opts.friendly_name` is longer than 255 bytes or contains NUL.
   static basic_graph create(const executor_type& ex, graph_properties props, graph_options opts = {},
                             Transport transport = {}) {
     check(props.graph_id);
     check(props.creator_id);
+    check_name(opts.friendly_name);
     auto peer = props.creator_id;
     return basic_graph(
         std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer), true, std::move(opts)));
@@ -82,6 +84,7 @@ class basic_graph {
                           Transport transport = {}) {
     check(graph_id);
     check(peer_id);
+    check_name(opts.friendly_name);
     graph_properties props;
     props.graph_id = std::move(graph_id);
     return basic_graph(
@@ -219,6 +222,10 @@ class basic_graph {
 
   static void check(const std::string& id) {
     if (!detail::valid_id(id)) throw std::system_error(errc::invalid_argument, "peergraph: bad graph or peer id");
+  }
+  static void check_name(const std::string& name) {
+    if (!name.empty() && !detail::valid_id(name))
+      throw std::system_error(errc::invalid_argument, "peergraph: bad friendly name");
   }
 
   struct initiate_open {

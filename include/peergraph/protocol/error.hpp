@@ -2,9 +2,10 @@
 //
 // These are the specific reasons a connection fails or is dropped because of
 // what arrived (or did not arrive) on the wire. They belong to their own
-// category, "peergraph.protocol"; peergraph::to_hresult() maps them all onto
-// PEER_E_CONNECTION_FAILED, and peergraph::condition::protocol_violation
-// matches every one of them except the timeouts.
+// category, "peergraph.protocol"; peergraph::to_hresult() maps
+// handshake_timeout onto PEER_E_TIMEOUT and all others onto
+// PEER_E_CONNECTION_FAILED. peergraph::condition::protocol_violation matches
+// every one of them except the timeouts and the two ways a peer leaves.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 

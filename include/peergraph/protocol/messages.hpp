@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -35,6 +36,10 @@ inline constexpr std::size_t pt2pt_header_size = 28;
 /// Most addresses one message may carry (the count field is one byte; the
 /// specification caps referrals at 10, peergraph accepts up to this many).
 inline constexpr std::size_t max_addresses = 255;
+/// Longest identifier or name written into a handshake message (bytes,
+/// without the NUL). With at most 255 addresses this keeps every offset of
+/// a handshake message far below the 16-bit limit.
+inline constexpr std::size_t max_string_size = 255;
 
 enum class message_type : std::uint8_t {
   auth_info = 0x01,
@@ -156,6 +161,10 @@ inline void begin(writer& w, message_type t) {
 }
 inline void finish(writer& w) { w.patch_u32(0, static_cast<std::uint32_t>(w.size())); }
 
+// Callers validate identifiers; the cut is the encoder's guarantee that
+// no offset can overflow, whatever it is given.
+inline void put_string(writer& w, std::string_view s) { w.cstring(s.substr(0, max_string_size)); }
+
 inline void put_address(writer& w, const endpoint& ep) {
   w.u16(wire_address_family);
   w.u16_be(ep.port());
@@ -208,11 +217,11 @@ inline void encode(const auth_info& m, std::vector<std::uint8_t>& out) {
   w.u16(0);  // source peer id offset
   w.u16(0);  // destination peer id offset
   w.patch_u16(10, static_cast<std::uint16_t>(w.size()));
-  w.cstring(m.graph_id);
+  detail::put_string(w, m.graph_id);
   w.patch_u16(12, static_cast<std::uint16_t>(w.size()));
-  w.cstring(m.source_peer_id);
+  detail::put_string(w, m.source_peer_id);
   w.patch_u16(14, static_cast<std::uint16_t>(w.size()));
-  if (m.destination_peer_id) w.cstring(*m.destination_peer_id);
+  if (m.destination_peer_id) detail::put_string(w, *m.destination_peer_id);
   detail::finish(w);
 }
 
@@ -256,7 +265,7 @@ inline void encode(const connect& m, std::vector<std::uint8_t>& out) {
   w.u64(m.source_node_id);
   for (std::size_t i = 0; i < count; ++i) detail::put_address(w, m.addresses[i]);
   w.patch_u16(12, static_cast<std::uint16_t>(w.size()));
-  if (!m.friendly_name.empty()) w.cstring(m.friendly_name);
+  if (!m.friendly_name.empty()) detail::put_string(w, m.friendly_name);
   detail::finish(w);
 }
 
@@ -294,9 +303,9 @@ inline void encode(const welcome& m, std::vector<std::uint8_t>& out) {
   w.u16(0);  // friendly name offset
   for (std::size_t i = 0; i < count; ++i) detail::put_address(w, m.addresses[i]);
   w.patch_u16(28, static_cast<std::uint16_t>(w.size()));
-  w.cstring(m.peer_id);
+  detail::put_string(w, m.peer_id);
   w.patch_u16(30, static_cast<std::uint16_t>(w.size()));
-  if (!m.friendly_name.empty()) w.cstring(m.friendly_name);
+  if (!m.friendly_name.empty()) detail::put_string(w, m.friendly_name);
   detail::finish(w);
 }
 

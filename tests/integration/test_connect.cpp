@@ -388,3 +388,43 @@ TEST_CASE("invalid ids are rejected when a graph is made", "[connect]") {
   auto h = pg::graph::open(io, "g", std::string(255, 'x'));
   CHECK(h.id() != g.id());
 }
+
+namespace {
+
+// A transport that wraps TCP and counts what the engine asks of it: enough
+// to show that another transport plugs in without touching the engine.
+struct counting_transport : pg::tcp_transport {
+  struct counters {
+    int connects = 0;
+    int accepts = 0;
+  };
+  std::shared_ptr<counters> count = std::make_shared<counters>();
+
+  template <typename Executor, typename Handler>
+  void async_connect(stream<Executor>& s, const endpoint_type& ep, Handler&& handler) const {
+    ++count->connects;
+    pg::tcp_transport::async_connect(s, ep, std::forward<Handler>(handler));
+  }
+  template <typename Executor>
+  void prepare_accepted(stream<Executor>& s) const {
+    ++count->accepts;
+    pg::tcp_transport::prepare_accepted(s);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("another transport plugs in through the template parameter", "[connect][transport]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    using counted_graph = pg::basic_graph<asio::any_io_executor, counting_transport>;
+    counting_transport t;
+    auto a = counted_graph::create(io.get_executor(), {.graph_id = "test-graph", .creator_id = "alice"},
+                                   fast_options(), t);
+    auto b = counted_graph::open(io.get_executor(), "test-graph", "bob", fast_options(), t);
+    const auto ep = a.listen(loopback6());
+    auto conn = co_await b.connect(ep);
+    CHECK(conn.remote_peer_id() == "alice");
+    CHECK(t.count->connects == 1);
+    CHECK(t.count->accepts == 1);
+  });
+}

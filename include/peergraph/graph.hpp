@@ -185,6 +185,65 @@ class basic_graph {
     return connect(ep, connect_options{}, std::forward<Token>(token));
   }
 
+  /// Opens a direct connection to the node of peer `peer_id` listening at
+  /// `ep` (PeerGraphOpenDirectConnection), typically an address found by
+  /// node enumeration. Direct connections carry only application data.
+  ///
+  /// Completes once the remote node has accepted. It accepts only while its
+  /// application subscribes to both direct_connection_event and
+  /// incoming_data_event; otherwise it refuses (REFUSE code
+  /// DIRECT_CONNECTION_DISALLOWED) and this fails with
+  /// errc::connection_refused. Both nodes report a direct_connection_event.
+  ///
+  /// @param peer_id the peer expected at `ep` (several may share an address).
+  /// @param ep the node's address.
+  /// @param opts timeout (default graph_options::connect_timeout); its
+  ///   `peer_id` is ignored in favour of the parameter.
+  /// @param token completion token; signature `void(std::error_code, connection_type)`.
+  ///   Errors: errc::connect_self, errc::connection_refused,
+  ///   errc::connection_not_authenticated (no such peer at that address),
+  ///   errc::timeout, errc::invalid_argument (bad peer id),
+  ///   errc::invalid_address, errc::invalid_graph, the system's error from
+  ///   the TCP connect, operation_aborted.
+  ///
+  /// Cancellation: total, partial and terminal, as for connect().
+  template <typename Token = default_token>
+  auto open_direct(const std::string& peer_id, const endpoint& ep, connect_options opts,
+                   Token&& token = default_token{}) {
+    opts.peer_id = peer_id;
+    return asio::async_initiate<Token, void(std::error_code, connection_type)>(
+        initiate_open{impl_, connection_kind::direct}, token, ep, std::move(opts));
+  }
+  /// As above with default options.
+  template <typename Token = default_token>
+    requires(!std::is_same_v<std::decay_t<Token>, connect_options>)
+  auto open_direct(const std::string& peer_id, const endpoint& ep, Token&& token = default_token{}) {
+    return open_direct(peer_id, ep, connect_options{}, std::forward<Token>(token));
+  }
+
+  /// Sends a copy of `data` on the connection with id `id`, neighbor or
+  /// direct (PeerGraphSendData). Same contract as basic_connection::send();
+  /// an unknown or closed id gives errc::connection_not_found.
+  template <typename Token = default_token>
+  auto send(connection_id id, const guid& type, asio::const_buffer data, Token&& token = default_token{}) {
+    return find_connection(id).send(type, data, std::forward<Token>(token));
+  }
+  /// As above, taking the payload over (no copy for large payloads).
+  template <typename Token = default_token>
+  auto send(connection_id id, const guid& type, std::vector<std::uint8_t>&& data, Token&& token = default_token{}) {
+    return find_connection(id).send(type, std::move(data), std::forward<Token>(token));
+  }
+
+  /// Closes the direct connection with id `id` in order
+  /// (PeerGraphCloseDirectConnection); see basic_connection::close(). An id
+  /// that names no open direct connection gives errc::connection_not_found.
+  template <typename Token = default_token>
+  auto close_direct(connection_id id, Token&& token = default_token{}) {
+    auto c = find_connection(id);
+    if (c.kind() != connection_kind::direct) c = connection_type{};
+    return c.close(std::forward<Token>(token));
+  }
+
   /// Subscribes to the events of types `Events...` reported from now on.
   /// See basic_subscription for ordering, capacity and backpressure.
   ///

@@ -33,10 +33,19 @@ struct graph_properties {
 ///
 /// Defaults are chosen for LAN and Internet use; tests shorten the timers.
 struct graph_options {
-  /// Largest message accepted or sent, header included (PT2PT payload plus 28
-  /// bytes). A frame declaring more ends the connection before anything is
-  /// allocated for it.
+  /// Largest message payload sent or accepted. A send above it fails with
+  /// errc::max_message_size_exceeded before anything is queued; an incoming
+  /// frame declaring more ends the connection (protocol::error::message_too_large)
+  /// before anything is allocated for it.
   std::size_t max_message_size = 16 * 1024 * 1024;
+  /// A send completes at once while the connection's outgoing queue holds at
+  /// most this many bytes; above it, send waits until the queue has drained
+  /// to `send_low_water`.
+  std::size_t send_high_water = 4 * 1024 * 1024;
+  std::size_t send_low_water = 1 * 1024 * 1024;
+  /// How long an orderly close waits for queued data and DISCONNECT to be
+  /// written before it closes the socket regardless.
+  std::chrono::milliseconds close_linger{2'000};
   /// Largest message accepted before the handshake is complete; keeps an
   /// unauthenticated peer from making the node allocate much.
   std::size_t max_handshake_message_size = 16 * 1024;

@@ -13,6 +13,7 @@
 
 #include <peergraph/detail/completion.hpp>
 #include <peergraph/detail/event_router.hpp>
+#include <peergraph/detail/write_queue.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/options.hpp>
 #include <peergraph/protocol/frame.hpp>
@@ -21,11 +22,13 @@
 
 #include <asio/basic_waitable_timer.hpp>
 #include <asio/buffer.hpp>
+#include <asio/read.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -54,14 +57,16 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   using clock = std::chrono::steady_clock;
   using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor>;
   using open_completion = completion<std::error_code, std::shared_ptr<connection_impl>>;
+  using plain_completion = completion<std::error_code>;
 
   enum class phase { connecting, handshaking, established, closing, closed };
 
   connection_impl(std::shared_ptr<graph_type> g, stream_type s, connection_id id, bool initiator,
                   connection_kind kind)
       : graph_(std::move(g)),
+        ex_(graph_->executor()),
         stream_(std::move(s)),
-        timer_(stream_.get_executor()),
+        timer_(ex_),
         id_(id),
         initiator_(initiator),
         kind_(kind) {}
@@ -108,13 +113,53 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
       return;
     }
     phase_ = phase::closing;
+    end_reason_ = reason ? reason : std::error_code(asio::error::operation_aborted);
     report_end(reason, true);
     graph_->on_connection_closed(*this, true, outbox_);
     pump();
     std::vector<std::uint8_t> out;
     protocol::encode(protocol::disconnect{}, out);
     queue_bytes(out);
-    arm_timer(std::chrono::milliseconds(1000));
+    // Queued data and DISCONNECT get this long to leave; a peer that does
+    // not read cannot hold the close up for ever.
+    arm_timer(graph_->options().close_linger);
+  }
+
+  // ------------------------------------------------------------ data
+
+  /// Queues one PT2PT message. Completes at once while the queue is at or
+  /// below the high-water mark, else once it has drained to the low-water
+  /// mark. `Payload` is a span (copied) or a vector (taken over).
+  template <typename Payload>
+  void send(const guid& type, Payload&& payload, plain_completion op) {
+    if (phase_ != phase::established) return op.complete(errc::connection_not_found);
+    const std::size_t n = std::span<const std::uint8_t>(payload).size();
+    if (n > graph_->options().max_message_size) return op.complete(errc::max_message_size_exceeded);
+    header_buf_.clear();
+    protocol::encode_pt2pt_header(type, n, header_buf_);
+    wq_.append_copy(header_buf_);
+    if constexpr (std::is_same_v<std::decay_t<Payload>, std::vector<std::uint8_t>>)
+      wq_.append_owned(std::move(payload));
+    else
+      wq_.append_copy(payload);
+    start_write();
+    if (wq_.size() <= graph_->options().send_high_water) return op.complete(std::error_code{});
+    park(blocked_sends_, std::move(op));
+  }
+
+  /// Completes once every byte queued so far has been written.
+  void flush(plain_completion op) {
+    if (phase_ != phase::established && phase_ != phase::closing) return op.complete(errc::connection_not_found);
+    if (wq_.empty()) return op.complete(std::error_code{});
+    park(flush_waiters_, std::move(op));
+  }
+
+  /// Orderly close requested by the application: queued data goes out first,
+  /// then DISCONNECT; completes once the stream is closed.
+  void close_op(plain_completion op) {
+    if (phase_ != phase::established && phase_ != phase::closing) return op.complete(errc::connection_not_found);
+    park(close_waiters_, std::move(op));
+    close();
   }
 
   // ------------------------------------------------------------ observers
@@ -129,12 +174,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   const endpoint& remote_endpoint() const noexcept { return remote_ep_; }
   const endpoint& dialed() const noexcept { return dialed_; }
   const std::vector<endpoint>& remote_addresses() const noexcept { return remote_addresses_; }
-  Executor get_executor() const noexcept { return stream_.get_executor(); }
+  Executor get_executor() const noexcept { return ex_; }
 
   connection_info info() const { return connection_info{id_, kind_, remote_node_, remote_peer_, remote_ep_}; }
 
   /// Bytes queued for writing and not yet written.
-  std::size_t queued_bytes() const noexcept { return pending_.size() + in_flight_.size(); }
+  std::size_t queued_bytes() const noexcept { return wq_.size(); }
 
  private:
   // ------------------------------------------------------------ handshake
@@ -289,12 +334,17 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
       }
       const bool handshake = phase_ == phase::handshaking;
       const auto& opts = graph_->options();
-      const auto limit = handshake ? opts.max_handshake_message_size : opts.max_message_size;
+      const auto limit =
+          handshake ? opts.max_handshake_message_size : opts.max_message_size + protocol::pt2pt_header_size;
       const std::span<const std::uint8_t> avail(rbuf_.data() + rbeg_, rend_ - rbeg_);
       const auto fr = protocol::next_frame(avail, limit);
       if (fr.status == protocol::frame_result::invalid) return terminate(fr.ec);
       if (fr.status == protocol::frame_result::need_more) {
-        if (fr.header_known && fr.h.size > rbuf_.size() - rbeg_) {
+        if (!fr.header_known) break;
+        if (!handshake && fr.h.type == protocol::message_type::pt2pt && fr.h.size > large_payload_threshold() &&
+            avail.size() >= protocol::pt2pt_header_size)
+          return start_large_payload(fr.h, avail);
+        if (fr.h.size > rbuf_.size() - rbeg_) {
           compact();
           if (fr.h.size > rbuf_.size()) rbuf_.resize(fr.h.size);
         }
@@ -315,6 +365,41 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     start_read();
   }
 
+  // Frames above this size are read straight into the payload's own vector.
+  std::size_t large_payload_threshold() const noexcept { return 4 * graph_->options().read_buffer_size; }
+
+  // A large PT2PT message: allocate its payload once, take what is already
+  // buffered, read the rest directly into it. No copy through the read buffer.
+  void start_large_payload(const protocol::header& h, std::span<const std::uint8_t> avail) {
+    protocol::reader r(avail.subspan(protocol::header_size, protocol::pt2pt_header_size - protocol::header_size));
+    const std::size_t data_off = r.u16();
+    r.skip(2);
+    guid::bytes_type b{};
+    const auto raw = r.bytes(16);
+    std::copy(raw.begin(), raw.end(), b.begin());
+    if (data_off != protocol::pt2pt_header_size) return terminate(protocol::error::malformed_message);
+    large_type_ = guid::from_windows_bytes(b);
+    large_payload_.resize(h.size - protocol::pt2pt_header_size);
+    const auto have = std::min(avail.size() - protocol::pt2pt_header_size, large_payload_.size());
+    std::memcpy(large_payload_.data(), avail.data() + protocol::pt2pt_header_size, have);
+    rbeg_ += protocol::pt2pt_header_size + have;
+    if (rbeg_ == rend_) rbeg_ = rend_ = 0;
+    reading_ = true;
+    asio::async_read(stream_, asio::buffer(large_payload_.data() + have, large_payload_.size() - have),
+                     [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_large_payload(ec); });
+  }
+
+  void on_large_payload(std::error_code ec) {
+    reading_ = false;
+    if (phase_ != phase::established) return;
+    if (ec) return terminate(ec == asio::error::eof ? std::error_code(protocol::error::connection_closed) : ec);
+    last_rx_ = clock::now();
+    auto payload = std::move(large_payload_);
+    large_payload_ = {};
+    emit(incoming_data_event{id_, large_type_, std::move(payload)});
+    process_input();
+  }
+
   void compact() {
     if (rbeg_ == 0) return;
     std::memmove(rbuf_.data(), rbuf_.data() + rbeg_, rend_ - rbeg_);
@@ -325,30 +410,57 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   // ------------------------------------------------------------ writing
 
   void queue_bytes(std::span<const std::uint8_t> bytes) {
-    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+    wq_.append_copy(bytes);
     start_write();
   }
 
   void start_write() {
-    if (writing_ || pending_.empty() || phase_ == phase::closed || phase_ == phase::connecting) return;
-    in_flight_.swap(pending_);
-    pending_.clear();
-    writing_ = true;
-    asio::async_write(stream_, asio::buffer(in_flight_),
+    if (wq_.writing() || !wq_.has_unsent() || phase_ == phase::closed || phase_ == phase::connecting) return;
+    asio::async_write(stream_, wq_.begin_write(),
                       [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(std::error_code ec) {
-    writing_ = false;
-    in_flight_.clear();
-    if (phase_ == phase::closed) return shut_stream();  // a lingering REFUSE went out (or failed)
+    if (phase_ == phase::closed) {  // a lingering REFUSE went out (or failed)
+      wq_.clear();
+      return shut_stream();
+    }
     if (ec) {
+      wq_.clear();
       if (phase_ == phase::closing) return shut_stream();
       return terminate(ec);
     }
+    wq_.end_write();
     last_tx_ = clock::now();
-    if (!pending_.empty()) return start_write();
+    if (wq_.size() <= graph_->options().send_low_water) release(blocked_sends_, {});
+    if (wq_.empty()) release(flush_waiters_, {});
+    if (wq_.has_unsent()) return start_write();
     if (phase_ == phase::closing) shut_stream();
+  }
+
+  // Waiting sends, flushes and closes: completed in order, cancellable.
+  using waiter_list = std::deque<std::pair<std::uint64_t, plain_completion>>;
+
+  void park(waiter_list& list, plain_completion op) {
+    const auto ticket = ++next_ticket_;
+    op.on_cancel([w = this->weak_from_this(), &list, ticket](asio::cancellation_type) {
+      auto self = w.lock();
+      if (!self) return;
+      for (auto it = list.begin(); it != list.end(); ++it)
+        if (it->first == ticket) {
+          auto c = std::move(it->second);
+          list.erase(it);
+          c.complete(asio::error::operation_aborted);
+          return;
+        }
+    });
+    list.emplace_back(ticket, std::move(op));
+  }
+
+  static void release(waiter_list& list, std::error_code ec) {
+    auto all = std::move(list);
+    list.clear();
+    for (auto& [ticket, op] : all) op.complete(ec);
   }
 
   // ------------------------------------------------------------ timers
@@ -405,7 +517,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   void pump() {
     auto self = this->shared_from_this();
     const bool drained = outbox_.pump(graph_->router(), [self] {
-      asio::post(self->stream_.get_executor(), [self] { self->pump(); });
+      asio::post(self->ex_, [self] { self->pump(); });
     });
     if (drained && input_paused_) {
       input_paused_ = false;
@@ -441,11 +553,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     const bool already_left = phase_ == phase::closing;
     phase_ = phase::closed;
     ++timer_gen_;
+    end_reason_ = reason ? reason : std::error_code(errc::connection_failed);
+    release(blocked_sends_, end_reason_);
+    release(flush_waiters_, end_reason_);
     report_end(reason, was_established);
     if (!already_left) graph_->on_connection_closed(*this, was_established, outbox_);
     pump();
     open_op_.complete(reason ? reason : std::error_code(errc::connection_failed), nullptr);
-    if (linger && writing_) {
+    if (linger && wq_.writing()) {
       timer_.expires_after(std::chrono::milliseconds(1000));
       timer_.async_wait([self = this->shared_from_this()](std::error_code) { self->shut_stream(); });
       return;
@@ -461,9 +576,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     std::error_code ignored;
     timer_.cancel();
     stream_.close(ignored);
+    // Whatever was still queued can no longer be written.
+    const std::error_code lost = end_reason_ ? end_reason_ : std::error_code(errc::connection_not_found);
+    release(blocked_sends_, lost);
+    release(flush_waiters_, wq_.empty() ? std::error_code{} : lost);
+    release(close_waiters_, {});
   }
 
   std::shared_ptr<graph_type> graph_;
+  Executor ex_;
   stream_type stream_;
   timer_type timer_;
   std::uint64_t timer_gen_ = 0;
@@ -489,10 +610,16 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   std::size_t rend_ = 0;
   bool reading_ = false;
   bool input_paused_ = false;
+  std::vector<std::uint8_t> large_payload_;
+  guid large_type_;
 
-  std::vector<std::uint8_t> pending_;
-  std::vector<std::uint8_t> in_flight_;
-  bool writing_ = false;
+  write_queue wq_;
+  std::vector<std::uint8_t> header_buf_;
+  waiter_list blocked_sends_;
+  waiter_list flush_waiters_;
+  waiter_list close_waiters_;
+  std::uint64_t next_ticket_ = 0;
+  std::error_code end_reason_;
   bool stream_shut_ = false;
 
   clock::time_point last_rx_{};

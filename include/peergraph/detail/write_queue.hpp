@@ -68,7 +68,7 @@ class write_queue {
   void end_write() {
     for (std::size_t i = 0; i < in_flight_; ++i) {
       auto& seg = segments_.front();
-      if (seg.coalescing && spare_.capacity() == 0 && seg.bytes.capacity() <= 4 * coalesce_limit) {
+      if (seg.coalescing && spare_.capacity() == 0 && seg.bytes.capacity() <= coalesce_limit) {
         spare_ = std::move(seg.bytes);
         spare_.clear();
       }

@@ -1,0 +1,19 @@
+// ODR check, second translation unit: see odr_main.cpp.
+#include <peergraph/peergraph.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <cstdint>
+#include <system_error>
+
+std::uint64_t odr_b() {
+  asio::io_context io;
+  auto g = peergraph::graph::create(io, {.graph_id = "odr", .creator_id = "b"});
+  auto events = g.subscribe<peergraph::status_changed_event, peergraph::neighbor_connection_event>();
+  std::error_code ec;
+  g.listen(peergraph::endpoint(asio::ip::address_v6::loopback(), 0), ec);
+  const auto id = g.id();
+  g.close();
+  io.run();
+  return id;
+}

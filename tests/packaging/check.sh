@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# tests/packaging/check.sh: peergraph as its users get it.
+#
+#   1. `meson install` into a temporary prefix; build tests/packaging/consumer
+#      against it through pkg-config, with Meson and with a plain compiler
+#      command, and run both programs.
+#   2. Build the same consumer with the repository as its subproject
+#      (subprojects/peergraph), where dependency('peergraph') is the one that
+#      peergraph's meson.build declares with meson.override_dependency().
+#
+# Everything happens in a temporary directory, removed at the end. CXX is
+# respected (default c++).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+consumer="$repo/tests/packaging/consumer"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+step() { printf '\n--- packaging: %s\n' "$*"; }
+
+# expect_dependency LOG TYPE: the consumer's configure log shows how
+# dependency('peergraph') was resolved.
+expect_dependency() {
+  if ! grep -q "peergraph dependency: $2\$" "$1"; then
+    echo "packaging: expected peergraph as a '$2' dependency; configure log:" >&2
+    cat "$1" >&2
+    exit 1
+  fi
+}
+
+step "install into a temporary prefix"
+prefix="$tmp/prefix"
+meson setup "$tmp/build" "$repo" --prefix="$prefix" \
+  -Dtests=false -Dexamples=false -Dbenchmarks=false >"$tmp/setup.log" ||
+  { cat "$tmp/setup.log"; exit 1; }
+meson install -C "$tmp/build" >"$tmp/install.log" || { cat "$tmp/install.log"; exit 1; }
+pc="$(find "$prefix" -name peergraph.pc -path '*/pkgconfig/*' | head -n 1)"
+if [[ -z "$pc" ]]; then
+  echo "packaging: no peergraph.pc installed under $prefix" >&2
+  exit 1
+fi
+[[ -f "$prefix/include/peergraph/peergraph.hpp" ]] || { echo "packaging: headers not installed" >&2; exit 1; }
+echo "installed $(find "$prefix" -type f | wc -l) files; ${pc#"$tmp"/}"
+PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export PKG_CONFIG_PATH
+pkg-config --modversion peergraph
+echo "pkg-config --cflags --libs peergraph: $(pkg-config --cflags --libs peergraph)"
+
+step "Meson consumer, peergraph found through pkg-config"
+# nofallback: must come from the installed peergraph.pc, never a subproject.
+meson setup "$tmp/consumer-build" "$consumer" --wrap-mode=nofallback >"$tmp/consumer-setup.log" ||
+  { cat "$tmp/consumer-setup.log"; exit 1; }
+expect_dependency "$tmp/consumer-setup.log" pkgconfig
+ninja -C "$tmp/consumer-build"
+"$tmp/consumer-build/consumer"
+
+step "plain compiler command with pkg-config"
+# shellcheck disable=SC2046 # pkg-config's output is meant to be split.
+"${CXX:-c++}" -std=c++20 -Wall -Wextra -o "$tmp/consumer-direct" "$consumer/main.cpp" \
+  $(pkg-config --cflags --libs peergraph)
+"$tmp/consumer-direct"
+
+step "Meson consumer, peergraph as a subproject"
+sub="$tmp/consumer-sub"
+mkdir -p "$sub/subprojects"
+cp "$consumer/meson.build" "$consumer/main.cpp" "$sub/"
+ln -s "$repo" "$sub/subprojects/peergraph"
+# forcefallback: use the subproject even if a peergraph.pc is installed.
+meson setup "$tmp/consumer-sub-build" "$sub" --force-fallback-for=peergraph >"$tmp/consumer-sub-setup.log" ||
+  { cat "$tmp/consumer-sub-setup.log"; exit 1; }
+expect_dependency "$tmp/consumer-sub-setup.log" internal
+ninja -C "$tmp/consumer-sub-build"
+"$tmp/consumer-sub-build/consumer"
+
+step "ok"

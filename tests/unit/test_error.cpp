@@ -55,10 +55,11 @@ const std::vector<documented> documented_hresults{
     {errc::invalid_address, 0x80637007u, "PEER_E_INVALID_ADDRESS"},
     {errc::unable_to_listen, 0x80632096u, "PEER_E_UNABLE_TO_LISTEN"},
     {errc::event_handle_not_found, 0x80630501u, "PEER_E_EVENT_HANDLE_NOT_FOUND"},
+    {errc::max_message_size_exceeded, 0x80630304u, "PEER_E_MAX_RECORD_SIZE_EXCEEDED"},
 };
 
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
-constexpr int last_errc = static_cast<int>(errc::event_handle_not_found);
+constexpr int last_errc = static_cast<int>(errc::max_message_size_exceeded);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
 constexpr int last_protocol_error = static_cast<int>(pp::error::connection_closed);
 

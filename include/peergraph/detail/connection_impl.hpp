@@ -79,7 +79,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     phase_ = phase::connecting;
     dialed_ = ep;
     remote_ep_ = ep;
-    expected_peer_ = cfg.expected_peer_id;
     initiator_hs_.emplace(std::move(cfg));
     open_op_ = std::move(op);
     open_op_.on_cancel([w = this->weak_from_this()](asio::cancellation_type) {
@@ -166,9 +165,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
 
   connection_id id() const noexcept { return id_; }
   connection_kind kind() const noexcept { return kind_; }
-  phase current_phase() const noexcept { return phase_; }
   bool is_established() const noexcept { return phase_ == phase::established; }
-  bool is_initiator() const noexcept { return initiator_; }
   node_id remote_node() const noexcept { return remote_node_; }
   const std::string& remote_peer() const noexcept { return remote_peer_; }
   const endpoint& remote_endpoint() const noexcept { return remote_ep_; }
@@ -599,7 +596,6 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
 
   node_id remote_node_ = 0;
   std::string remote_peer_;
-  std::optional<std::string> expected_peer_;
   endpoint remote_ep_;
   endpoint local_ep_;
   endpoint dialed_;

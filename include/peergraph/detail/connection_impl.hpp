@@ -161,6 +161,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     close();
   }
 
+  /// Queues an already encoded frame (graph-level traffic) if the link is up.
+  void send_frame(std::span<const std::uint8_t> bytes) {
+    if (phase_ == phase::established) queue_bytes(bytes);
+  }
+
   // ------------------------------------------------------------ observers
 
   connection_id id() const noexcept { return id_; }
@@ -287,7 +292,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
         queue_bytes(out);
         return;
       }
-      default: return terminate(protocol::error::unexpected_message);
+      default:
+        // Graph-level traffic (presence, synchronization) is the graph's business.
+        if (auto ec = graph_->on_graph_message(*this, h, frame)) return terminate(ec);
+        return;
     }
   }
 

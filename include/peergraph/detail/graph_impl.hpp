@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -212,6 +213,12 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
       synchronized_ = true;
     }
     push_status_if_changed(out);
+  }
+
+  /// A frame of graph-level traffic arrived on an established link. An error
+  /// ends that link.
+  std::error_code on_graph_message(connection_type&, const protocol::header&, std::span<const std::uint8_t>) {
+    return protocol::error::unexpected_message;
   }
 
   void on_connection_closed(const connection_type& c, bool was_established, event_outbox& out) {

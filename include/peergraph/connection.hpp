@@ -10,14 +10,19 @@
 #include <peergraph/types.hpp>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
+#include <asio/execution/context.hpp>
+#include <asio/query.hpp>
 #include <asio/post.hpp>
 #include <asio/system_executor.hpp>
 
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace peergraph {
@@ -138,6 +143,37 @@ class basic_connection {
     return plain_completion(std::forward<Handler>(h), impl->get_executor());
   }
 
+  // A send whose handler runs in the connection's execution context leaves
+  // the write to that handler's return (see connection_impl::send_invoke);
+  // one that runs elsewhere might never run there, so it writes at once.
+  template <typename Handler>
+  static bool runs_on_connection(const Handler& h, const std::shared_ptr<impl_type>& impl) {
+    using assoc = asio::associated_executor_t<Handler, Executor>;
+    using context_prop = asio::execution::context_as_t<asio::execution_context&>;
+    if constexpr (asio::can_query<assoc, context_prop>::value && asio::can_query<Executor, context_prop>::value) {
+      const auto ex = impl->get_executor();
+      const context_prop ctx;
+      return &asio::query(asio::get_associated_executor(h, ex), ctx) == &asio::query(ex, ctx);
+    } else {
+      return false;
+    }
+  }
+
+  template <typename Handler, typename Payload>
+  static void start_send(Handler&& h, const std::shared_ptr<impl_type>& impl, const guid& type, Payload&& payload) {
+    const bool deferred = runs_on_connection(h, impl);
+    bool full = false;
+    const auto ec = impl->enqueue(type, std::forward<Payload>(payload), deferred, full);
+    typename impl_type::send_invoke invoke{!ec && deferred ? impl : nullptr};
+    if (!ec && full) {
+      impl->park_send(plain_completion(std::forward<Handler>(h), impl->get_executor(), std::move(invoke)));
+      return;
+    }
+    // The common case: complete by posting the handler straight to its
+    // executor; nothing is parked, so no holder and no work guard.
+    detail::post_completion(std::forward<Handler>(h), impl->get_executor(), std::move(invoke), ec);
+  }
+
   // Operations on an empty handle have no executor of their own to complete on.
   template <typename Handler>
   static void complete_empty(Handler&& h) {
@@ -151,7 +187,7 @@ class basic_connection {
     void operator()(Handler&& h, const guid& type, asio::const_buffer data) const {
       if (!impl) return complete_empty(std::forward<Handler>(h));
       const std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(data.data()), data.size());
-      impl->send(type, bytes, make_completion(std::forward<Handler>(h), impl));
+      start_send(std::forward<Handler>(h), impl, type, bytes);
     }
   };
 
@@ -160,7 +196,7 @@ class basic_connection {
     template <typename Handler>
     void operator()(Handler&& h, const guid& type, std::vector<std::uint8_t>&& data) const {
       if (!impl) return complete_empty(std::forward<Handler>(h));
-      impl->send(type, std::move(data), make_completion(std::forward<Handler>(h), impl));
+      start_send(std::forward<Handler>(h), impl, type, std::move(data));
     }
   };
 

@@ -7,7 +7,10 @@
 #include <peergraph/detail/event_router.hpp>
 #include <peergraph/events.hpp>
 
+#include <asio/associated_allocator.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <memory>
@@ -130,6 +133,15 @@ class basic_subscription {
 
     template <typename Handler>
     void operator()(Handler&& handler) const {
+      if (state) {
+        if (auto ev = state->pop()) {
+          // An event is waiting: post the handler straight to its executor
+          // with it; no holder, no work guard, nothing to cancel.
+          detail::post_completion(std::forward<Handler>(handler), ex, detail::direct_invoke{}, std::error_code{},
+                                  convert(std::move(*ev)));
+          return;
+        }
+      }
       detail::completion<std::error_code, detail::any_event> c(
           std::forward<Handler>(handler), ex, [](auto&& h, std::error_code ec, detail::any_event ev) {
             std::move(h)(ec, ec ? value_type{} : convert(std::move(ev)));

@@ -11,7 +11,7 @@ using bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-bytes concat(const std::vector<asio::const_buffer>& bufs) {
+bytes concat(std::span<const asio::const_buffer> bufs) {
   bytes out;
   for (const auto& b : bufs) {
     const auto* p = static_cast<const std::uint8_t*>(b.data());
@@ -103,4 +103,54 @@ TEST_CASE("coalescing segments stop at the limit", "[write_queue]") {
   CHECK(bufs.size() == 4);  // 65 chunks fit in each 64 KiB segment
   for (const auto& b : bufs) CHECK(b.size() <= write_queue::coalesce_limit);
   CHECK(concat(bufs).size() == 200'000);
+}
+
+TEST_CASE("unsent bytes exclude the batch being written", "[write_queue]") {
+  write_queue q;
+  const bytes a(100, 1), b(50, 2);
+  q.append_copy(a);
+  CHECK(q.unsent_bytes() == 100);
+  (void)q.begin_write();
+  CHECK(q.unsent_bytes() == 0);
+  CHECK(q.size() == 100);
+  q.append_copy(b);  // goes into a new segment: the first is being written
+  CHECK(q.unsent_bytes() == 50);
+  q.end_write();
+  CHECK(q.size() == 50);
+  CHECK(q.unsent_bytes() == 50);
+  q.clear();
+  CHECK(q.unsent_bytes() == 0);
+}
+
+TEST_CASE("drained buffers are reused and trimmed away when idle", "[write_queue]") {
+  write_queue q;
+  const bytes big(48 * 1024, 7);
+  q.append_copy(big);
+  const auto* first = static_cast<const std::uint8_t*>(q.begin_write()[0].data());
+  q.end_write();
+  CHECK(q.spare_count() == 1);
+  q.append_copy(big);
+  // The kept buffer carries the next batch: no fresh allocation.
+  CHECK(static_cast<const std::uint8_t*>(q.begin_write()[0].data()) == first);
+  CHECK(q.spare_count() == 0);
+  q.end_write();
+  CHECK(q.spare_count() == 1);
+  q.trim();
+  CHECK(q.spare_count() == 0);
+  // Still usable after trimming.
+  q.append_copy(big);
+  CHECK(concat(q.begin_write()) == big);
+}
+
+TEST_CASE("at most a few drained buffers are kept", "[write_queue]") {
+  write_queue q;
+  const bytes chunk(60 * 1024, 3);
+  for (int i = 0; i < 10; ++i) q.append_copy(chunk);  // ten segments
+  while (q.has_unsent()) {
+    (void)q.begin_write();
+    q.end_write();
+  }
+  CHECK(q.empty());
+  CHECK(q.spare_count() <= 4);
+  CHECK(q.spare_count() >= 1);
 }

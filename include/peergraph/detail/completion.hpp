@@ -6,6 +6,10 @@
 // one, keeps its executor busy while it waits, exposes its cancellation slot,
 // and completes it by posting to its associated executor, so a handler never
 // runs inside the function that completes it.
+//
+// The holder is allocated with the handler's associated allocator, and with
+// Asio's per-thread recycling allocator when it has none: every send and
+// every receive parks one, so a heap allocation here is paid per message.
 #ifndef PEERGRAPH_DETAIL_COMPLETION_HPP
 #define PEERGRAPH_DETAIL_COMPLETION_HPP
 
@@ -15,11 +19,11 @@
 #include <asio/associated_allocator.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
-#include <asio/bind_allocator.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
+#include <asio/recycling_allocator.hpp>
 
 #include <memory>
 #include <tuple>
@@ -35,6 +39,33 @@ struct direct_invoke {
   }
 };
 
+/// A handler bound to its arguments, ready to post. It exposes the handler's
+/// allocator as a member, not through asio::bind_allocator: Asio wraps a
+/// posted function object that has an associator specialisation in an extra
+/// work-tracking dispatcher, and this runs once per message.
+template <typename Handler, typename Invoke, typename... Args>
+struct bound_handler {
+  Handler handler;
+  Invoke invoke;
+  std::tuple<Args...> args;
+
+  using allocator_type = asio::associated_allocator_t<Handler>;
+  allocator_type get_allocator() const noexcept { return asio::get_associated_allocator(handler); }
+
+  void operator()() {
+    std::apply([this](auto&&... a) { invoke(std::move(handler), std::move(a)...); }, std::move(args));
+  }
+};
+
+/// Completes `h` with `args` by posting it to its associated executor
+/// (`io_ex` when it has none): never inside the caller.
+template <typename Handler, typename IoExecutor, typename Invoke, typename... Args>
+void post_completion(Handler&& h, const IoExecutor& io_ex, Invoke invoke, Args&&... args) {
+  auto ex = asio::get_associated_executor(h, io_ex);
+  asio::post(ex, bound_handler<std::decay_t<Handler>, Invoke, std::decay_t<Args>...>{
+                     std::forward<Handler>(h), std::move(invoke), {std::forward<Args>(args)...}});
+}
+
 template <typename... Args>
 class completion {
  public:
@@ -44,8 +75,8 @@ class completion {
   /// handler has none associated.
   template <typename Handler, typename IoExecutor>
   completion(Handler&& handler, const IoExecutor& io_ex)
-      : impl_(std::make_unique<impl<std::decay_t<Handler>, IoExecutor, direct_invoke>>(std::forward<Handler>(handler), io_ex,
-                                                                          direct_invoke{})) {}
+      : impl_(make<std::decay_t<Handler>, IoExecutor, direct_invoke>(std::forward<Handler>(handler), io_ex,
+                                                                     direct_invoke{})) {}
 
   /// As above, but the handler is called as `invoke(handler, args...)`, so a
   /// handler with another signature can wait here (the subscription converts
@@ -53,8 +84,8 @@ class completion {
   /// The handler keeps its own executor, allocator and cancellation slot.
   template <typename Handler, typename IoExecutor, typename Invoke>
   completion(Handler&& handler, const IoExecutor& io_ex, Invoke invoke)
-      : impl_(std::make_unique<impl<std::decay_t<Handler>, IoExecutor, Invoke>>(std::forward<Handler>(handler), io_ex,
-                                                                   std::move(invoke))) {}
+      : impl_(make<std::decay_t<Handler>, IoExecutor, Invoke>(std::forward<Handler>(handler), io_ex,
+                                                              std::move(invoke))) {}
 
   completion(completion&&) noexcept = default;
   completion& operator=(completion&& other) noexcept {
@@ -82,7 +113,7 @@ class completion {
   /// Does nothing when empty.
   void complete(Args... args) {
     if (!impl_) return;
-    auto p = std::move(impl_);
+    base* p = impl_.release();
     if (p->slot_.is_connected()) p->slot_.clear();
     p->post(std::move(args)...);
   }
@@ -90,10 +121,37 @@ class completion {
  private:
   struct base {
     explicit base(asio::cancellation_slot s) : slot_(s) {}
-    virtual ~base() = default;
-    virtual void post(Args... args) = 0;
+    virtual void post(Args... args) = 0;  // also destroys *this
+    virtual void destroy() noexcept = 0;
     asio::cancellation_slot slot_;
+
+   protected:
+    ~base() = default;
   };
+
+  struct destroyer {
+    void operator()(base* p) const noexcept { p->destroy(); }
+  };
+  using pointer = std::unique_ptr<base, destroyer>;
+
+  template <typename Handler>
+  using handler_allocator_t =
+      asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>;
+
+  template <typename Handler, typename IoExecutor, typename Invoke, typename H>
+  static pointer make(H&& h, const IoExecutor& io_ex, Invoke invoke) {
+    using impl_type = impl<Handler, IoExecutor, Invoke>;
+    using alloc_type = typename std::allocator_traits<handler_allocator_t<Handler>>::template rebind_alloc<impl_type>;
+    alloc_type alloc(asio::get_associated_allocator(h, asio::recycling_allocator<void>()));
+    impl_type* raw = std::allocator_traits<alloc_type>::allocate(alloc, 1);
+    try {
+      ::new (static_cast<void*>(raw)) impl_type(std::forward<H>(h), io_ex, std::move(invoke));
+    } catch (...) {
+      std::allocator_traits<alloc_type>::deallocate(alloc, raw, 1);
+      throw;
+    }
+    return pointer(raw);
+  }
 
   template <typename Handler, typename IoExecutor>
   using tracked_executor_t = std::decay_t<decltype(asio::prefer(
@@ -108,12 +166,23 @@ class completion {
           handler_(std::forward<H>(h)),
           invoke_(std::move(invoke)) {}
 
+    using self_allocator =
+        typename std::allocator_traits<handler_allocator_t<Handler>>::template rebind_alloc<impl>;
+
     void post(Args... args) override {
-      auto alloc = asio::get_associated_allocator(handler_);
-      asio::post(work_, asio::bind_allocator(alloc, [h = std::move(handler_), inv = std::move(invoke_),
-                                                     ... a = std::move(args)]() mutable {
-                   inv(std::move(h), std::move(a)...);
-                 }));
+      self_allocator self_alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
+      auto work = std::move(work_);
+      bound_handler<Handler, Invoke, Args...> fn{std::move(handler_), std::move(invoke_), {std::move(args)...}};
+      // Free this holder before posting so the post can reuse its memory.
+      this->~impl();
+      std::allocator_traits<self_allocator>::deallocate(self_alloc, this, 1);
+      asio::post(work, std::move(fn));
+    }
+
+    void destroy() noexcept override {
+      self_allocator self_alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
+      this->~impl();
+      std::allocator_traits<self_allocator>::deallocate(self_alloc, this, 1);
     }
 
     tracked_executor_t<Handler, IoExecutor> work_;
@@ -126,7 +195,7 @@ class completion {
     impl_.reset();
   }
 
-  std::unique_ptr<base> impl_;
+  pointer impl_;
 };
 
 }  // namespace peergraph::detail

@@ -23,9 +23,11 @@
 #include <asio/basic_waitable_timer.hpp>
 #include <asio/buffer.hpp>
 #include <asio/read.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -126,14 +128,40 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
 
   // ------------------------------------------------------------ data
 
-  /// Queues one PT2PT message. Completes at once while the queue is at or
-  /// below the high-water mark, else once it has drained to the low-water
-  /// mark. `Payload` is a span (copied) or a vector (taken over).
+  /// Calls a send's handler, then starts the write the send left for later
+  /// once no other deferred send completion of this connection is pending.
+  ///
+  /// Why: a sender that awaits each send resumes from this handler. Starting
+  /// the write in send() itself writes (and, with Asio's speculative writes,
+  /// completes) one message per system call; starting it here, once the
+  /// sender has moved on to something other than sending, lets a burst of
+  /// small messages leave in one write, with no timer and no extra handler.
+  /// A coalescing segment's worth of unsent bytes starts a write regardless.
+  struct send_invoke {
+    std::shared_ptr<connection_impl> conn;  // null: the write was not deferred
+
+    template <typename Handler>
+    void operator()(Handler&& h, std::error_code ec) const {
+      if (!conn) return std::move(h)(ec);
+      struct after {
+        const std::shared_ptr<connection_impl>& c;
+        ~after() { c->deferred_handler_done(); }
+      } guard{conn};
+      std::move(h)(ec);
+    }
+  };
+
+  /// Queues one PT2PT message: a span is copied, a vector taken over. On
+  /// success `full` says whether the queue is above the high-water mark (the
+  /// send must wait for it to drain, see park_send()); else the send may
+  /// complete at once. With `deferred`, the caller completes through a
+  /// send_invoke that starts the write (its handler runs in this
+  /// connection's execution context); else the write starts here.
   template <typename Payload>
-  void send(const guid& type, Payload&& payload, plain_completion op) {
-    if (phase_ != phase::established) return op.complete(errc::connection_not_found);
+  std::error_code enqueue(const guid& type, Payload&& payload, bool deferred, bool& full) {
+    if (phase_ != phase::established) return errc::connection_not_found;
     const std::size_t n = std::span<const std::uint8_t>(payload).size();
-    if (n > graph_->options().max_message_size) return op.complete(errc::max_message_size_exceeded);
+    if (n > graph_->options().max_message_size) return errc::max_message_size_exceeded;
     header_buf_.clear();
     protocol::encode_pt2pt_header(type, n, header_buf_);
     wq_.append_copy(header_buf_);
@@ -141,10 +169,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
       wq_.append_owned(std::move(payload));
     else
       wq_.append_copy(payload);
-    start_write();
-    if (wq_.size() <= graph_->options().send_high_water) return op.complete(std::error_code{});
-    park(blocked_sends_, std::move(op));
+    if (deferred) deferred_pending_.fetch_add(1, std::memory_order_relaxed);
+    if (!deferred || wq_.unsent_bytes() >= write_queue::coalesce_limit) start_write();
+    full = wq_.size() > graph_->options().send_high_water;
+    return {};
   }
+
+  /// A send that found the queue above the high-water mark waits here until
+  /// it has drained to the low-water mark.
+  void park_send(plain_completion op) { park(blocked_sends_, std::move(op)); }
 
   /// Completes once every byte queued so far has been written.
   void flush(plain_completion op) {
@@ -303,11 +336,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
 
   void start_read() {
     if (reading_ || input_paused_ || (phase_ != phase::handshaking && phase_ != phase::established)) return;
-    const auto want = graph_->options().read_buffer_size;
+    const auto want = std::max(read_target_, graph_->options().read_buffer_size);
     if (rbuf_.size() < want) rbuf_.resize(want);
     if (rend_ == rbuf_.size()) compact();
     if (rend_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);
     reading_ = true;
+    read_offered_ = rbuf_.size() - rend_;
     stream_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
                             [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
                               self->on_read(ec, n);
@@ -328,6 +362,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     }
     rend_ += n;
     last_rx_ = clock::now();
+    adapt_read_size(n);
     process_input();
   }
 
@@ -364,11 +399,24 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     }
     if (rbeg_ == rend_) {
       rbeg_ = rend_ = 0;
-      // A large frame grew the buffer; give the memory back while idle.
-      if (rbuf_.size() > 4 * graph_->options().read_buffer_size) std::vector<std::uint8_t>().swap(rbuf_);
+      // A large frame or a busy spell grew the buffer; give the memory back.
+      if (rbuf_.size() > std::max(read_target_, graph_->options().read_buffer_size)) std::vector<std::uint8_t>().swap(rbuf_);
     }
     start_read();
   }
+
+  // The read size follows the traffic: a read that fills what it was offered
+  // doubles the next one (fewer system calls for a stream of small
+  // messages), a nearly empty one halves it, so an idle link keeps only the
+  // configured read_buffer_size.
+  void adapt_read_size(std::size_t n) {
+    const auto floor = graph_->options().read_buffer_size;
+    if (n == read_offered_ && read_target_ < max_read_size)
+      read_target_ = std::max(floor, std::min(std::max(read_target_, floor) * 2, max_read_size));
+    else if (n < read_target_ / 8)
+      read_target_ = std::max(floor, read_target_ / 2);
+  }
+  static constexpr std::size_t max_read_size = 64 * 1024;
 
   // Frames above this size are read straight into the payload's own vector.
   std::size_t large_payload_threshold() const noexcept { return 4 * graph_->options().read_buffer_size; }
@@ -419,11 +467,19 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     start_write();
   }
 
+  // Runs on the sender's executor (same execution context, maybe another
+  // strand or thread), hence the atomic count and the dispatch.
+  void deferred_handler_done() {
+    if (deferred_pending_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      asio::dispatch(ex_, [self = this->shared_from_this()] { self->start_write(); });
+  }
+
   void start_write() {
     if (wq_.writing() || !wq_.has_unsent() || phase_ == phase::closed || phase_ == phase::connecting) return;
     asio::async_write(stream_, wq_.begin_write(),
                       [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
   }
+
 
   void on_write(std::error_code ec) {
     if (phase_ == phase::closed) {  // a lingering REFUSE went out (or failed)
@@ -439,7 +495,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     last_tx_ = clock::now();
     if (wq_.size() <= graph_->options().send_low_water) release(blocked_sends_, {});
     if (wq_.empty()) release(flush_waiters_, {});
-    if (wq_.has_unsent()) return start_write();
+    // A sender still being resumed will add more; its send_invoke (or a full
+    // segment) starts the next write.
+    if (wq_.has_unsent() && (deferred_pending_.load(std::memory_order_acquire) == 0 || phase_ != phase::established ||
+                             wq_.unsent_bytes() >= write_queue::coalesce_limit))
+      return start_write();
     if (phase_ == phase::closing) shut_stream();
   }
 
@@ -463,6 +523,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   }
 
   static void release(waiter_list& list, std::error_code ec) {
+    if (list.empty()) return;  // the common case; moving a deque allocates
     auto all = std::move(list);
     list.clear();
     for (auto& [ticket, op] : all) op.complete(ec);
@@ -497,6 +558,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
         // While the application is behind on events this link is not read on
         // purpose; silence from the peer then proves nothing.
         if (input_paused_) last_rx_ = now;
+        if (wq_.empty()) wq_.trim();
         if (o.idle_timeout.count() > 0 && now - last_rx_ >= o.idle_timeout)
           return terminate(protocol::error::keepalive_timeout);
         if (o.keepalive_interval.count() > 0 && now - last_tx_ >= o.keepalive_interval && queued_bytes() == 0) {
@@ -515,16 +577,20 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   // ------------------------------------------------------------ events
 
   void emit(any_event ev) {
-    outbox_.push(std::move(ev));
-    pump();
+    // Straight into the router when nothing is waiting: no queueing per message.
+    if (outbox_.deliver(graph_->router(), std::move(ev), resume_pump())) resume_input();
   }
 
   void pump() {
-    auto self = this->shared_from_this();
-    const bool drained = outbox_.pump(graph_->router(), [self] {
-      asio::post(self->ex_, [self] { self->pump(); });
-    });
-    if (drained && input_paused_) {
+    if (outbox_.pump(graph_->router(), resume_pump())) resume_input();
+  }
+
+  auto resume_pump() {
+    return [self = this->shared_from_this()] { asio::post(self->ex_, [self] { self->pump(); }); };
+  }
+
+  void resume_input() {
+    if (input_paused_) {
       input_paused_ = false;
       process_input();
     }
@@ -612,12 +678,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   std::vector<std::uint8_t> rbuf_;
   std::size_t rbeg_ = 0;
   std::size_t rend_ = 0;
+  std::size_t read_target_ = 0;
+  std::size_t read_offered_ = 0;
   bool reading_ = false;
   bool input_paused_ = false;
   std::vector<std::uint8_t> large_payload_;
   guid large_type_;
 
   write_queue wq_;
+  std::atomic<std::size_t> deferred_pending_{0};
   std::vector<std::uint8_t> header_buf_;
   waiter_list blocked_sends_;
   waiter_list flush_waiters_;

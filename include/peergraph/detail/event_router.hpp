@@ -69,7 +69,10 @@ class subscription_state {
     any_event ev = std::move(queue_.front());
     queue_.pop_front();
     bytes_ -= event_bytes(ev);
-    notify_space();
+    // Waiting producers resume only once the queue is half empty: waking
+    // them for every freed slot would pause and resume a busy connection
+    // once per message.
+    if (queue_.size() <= opts_.max_events / 2 && bytes_ <= opts_.max_bytes / 2) notify_space();
     return ev;
   }
 
@@ -147,19 +150,21 @@ class event_router {
   /// them is full, returns that one (the caller waits for its space) and
   /// leaves `ev` untouched. Once the graph is closing, capacity is ignored.
   std::shared_ptr<subscription_state> try_deliver(any_event& ev) {
-    std::vector<std::shared_ptr<subscription_state>> targets;
-    for (auto& w : subs_) {
-      auto s = w.lock();
+    // Two passes instead of a list of targets: this runs once per received
+    // message, and the common case (one subscriber) then allocates nothing.
+    std::size_t last = subs_.size();
+    for (std::size_t i = 0; i < subs_.size(); ++i) {
+      auto s = subs_[i].lock();
       if (!s || !s->wants(ev)) continue;
       if (!closing_ && !s->has_space_for(ev)) return s;
-      targets.push_back(std::move(s));
+      last = i;
     }
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-      if (i + 1 == targets.size())
-        targets[i]->push(std::move(ev));
-      else
-        targets[i]->push(any_event(ev));
+    for (std::size_t i = 0; i < last; ++i) {
+      auto s = subs_[i].lock();
+      if (s && s->wants(ev)) s->push(any_event(ev));
     }
+    if (last < subs_.size())
+      if (auto s = subs_[last].lock()) s->push(std::move(ev));
     return nullptr;
   }
 
@@ -202,16 +207,11 @@ class event_outbox {
   /// full. When blocked, `resume` runs once that subscription has space; the
   /// caller passes something that keeps the owner alive and pumps again.
   /// Returns true when the outbox is empty.
-  bool pump(event_router& router, const std::function<void()>& resume) {
+  template <typename Resume>
+  bool pump(event_router& router, Resume&& resume) {
     while (!events_.empty()) {
       if (auto full = router.try_deliver(events_.front())) {
-        if (!waiting_) {
-          waiting_ = true;
-          full->on_space([this, resume] {
-            waiting_ = false;
-            resume();
-          });
-        }
+        wait_for(*full, std::forward<Resume>(resume));
         return false;
       }
       events_.pop_front();
@@ -219,9 +219,34 @@ class event_outbox {
     return true;
   }
 
+  /// Hands `ev` to the router, or keeps it (in order) if events are already
+  /// waiting or a subscription is full. Returns true if it was delivered.
+  template <typename Resume>
+  bool deliver(event_router& router, any_event&& ev, Resume&& resume) {
+    if (events_.empty()) {
+      auto full = router.try_deliver(ev);
+      if (!full) return true;
+      events_.push_back(std::move(ev));
+      wait_for(*full, std::forward<Resume>(resume));
+      return false;
+    }
+    events_.push_back(std::move(ev));
+    return pump(router, std::forward<Resume>(resume));
+  }
+
   bool waiting() const noexcept { return waiting_; }
 
  private:
+  template <typename Resume>
+  void wait_for(subscription_state& full, Resume&& resume) {
+    if (waiting_) return;
+    waiting_ = true;
+    full.on_space([this, r = std::forward<Resume>(resume)] {
+      waiting_ = false;
+      r();
+    });
+  }
+
   std::deque<any_event> events_;
   bool waiting_ = false;
 };

@@ -4,8 +4,9 @@
 // of small messages leaves in one write. A large payload handed over by value
 // becomes a segment of its own and is written from where it is: no copy. A
 // write takes up to `max_gather` segments at once as one buffer sequence.
-// Segments being written are never touched until the write completes, and a
-// drained coalescing buffer is kept for reuse.
+// Segments being written are never touched until the write completes, and
+// drained coalescing buffers are kept for reuse (a few, and only until the
+// connection goes idle, see trim()).
 #ifndef PEERGRAPH_DETAIL_WRITE_QUEUE_HPP
 #define PEERGRAPH_DETAIL_WRITE_QUEUE_HPP
 
@@ -13,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <span>
 #include <utility>
@@ -36,12 +38,14 @@ class write_queue {
     auto& seg = open_coalescing(bytes.size());
     seg.insert(seg.end(), bytes.begin(), bytes.end());
     size_ += bytes.size();
+    unsent_ += bytes.size();
   }
 
   /// Appends `payload`, taking it over: large payloads are written in place.
   void append_owned(std::vector<std::uint8_t>&& payload) {
     if (payload.size() <= copy_threshold) return append_copy(payload);
     size_ += payload.size();
+    unsent_ += payload.size();
     segments_.push_back({std::move(payload), false});
   }
 
@@ -50,9 +54,12 @@ class write_queue {
   bool empty() const noexcept { return size_ == 0; }
   bool writing() const noexcept { return in_flight_ != 0; }
   bool has_unsent() const noexcept { return segments_.size() > in_flight_; }
+  /// Bytes queued and not yet handed to a write.
+  std::size_t unsent_bytes() const noexcept { return unsent_; }
 
-  /// Marks the next batch as being written and returns its buffers.
-  const std::vector<asio::const_buffer>& begin_write() {
+  /// Marks the next batch as being written and returns its buffers. The
+  /// view stays valid until end_write() or clear().
+  std::span<const asio::const_buffer> begin_write() {
     buffers_.clear();
     in_flight_bytes_ = 0;
     const auto n = std::min(segments_.size(), max_gather);
@@ -61,6 +68,7 @@ class write_queue {
       in_flight_bytes_ += segments_[i].bytes.size();
     }
     in_flight_ = n;
+    unsent_ -= in_flight_bytes_;
     return buffers_;
   }
 
@@ -68,9 +76,9 @@ class write_queue {
   void end_write() {
     for (std::size_t i = 0; i < in_flight_; ++i) {
       auto& seg = segments_.front();
-      if (seg.coalescing && spare_.capacity() == 0 && seg.bytes.capacity() <= coalesce_limit) {
-        spare_ = std::move(seg.bytes);
-        spare_.clear();
+      if (seg.coalescing && spares_.size() < max_spares && seg.bytes.capacity() <= 2 * coalesce_limit) {
+        seg.bytes.clear();
+        spares_.push_back(std::move(seg.bytes));
       }
       segments_.pop_front();
     }
@@ -83,8 +91,21 @@ class write_queue {
   void clear() noexcept {
     segments_.clear();
     buffers_.clear();
-    size_ = in_flight_ = in_flight_bytes_ = 0;
+    size_ = unsent_ = in_flight_ = in_flight_bytes_ = 0;
   }
+
+  /// Gives kept buffers back to the heap (the connection has gone quiet).
+  void trim() noexcept {
+    spares_.clear();
+    spares_.shrink_to_fit();
+    if (segments_.empty()) {
+      std::vector<asio::const_buffer>().swap(buffers_);
+      std::deque<segment>().swap(segments_);
+    }
+  }
+
+  /// Drained buffers kept for reuse.
+  std::size_t spare_count() const noexcept { return spares_.size(); }
 
  private:
   struct segment {
@@ -98,17 +119,25 @@ class write_queue {
       auto& last = segments_.back();
       if (last.coalescing && last.bytes.size() + adding <= coalesce_limit) return last.bytes;
     }
-    std::vector<std::uint8_t> fresh = std::move(spare_);
-    spare_ = {};
-    fresh.clear();
+    // Reuse the roomiest kept buffer: its pages are already touched.
+    std::vector<std::uint8_t> fresh;
+    if (!spares_.empty()) {
+      auto best = std::max_element(spares_.begin(), spares_.end(),
+                                   [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
+      fresh = std::move(*best);
+      spares_.erase(best);
+    }
+    if (fresh.capacity() < adding) fresh.reserve(std::max(adding, std::min(fresh.capacity() * 2, coalesce_limit)));
     segments_.push_back({std::move(fresh), true});
     return segments_.back().bytes;
   }
 
   std::deque<segment> segments_;
   std::vector<asio::const_buffer> buffers_;
-  std::vector<std::uint8_t> spare_;
+  static constexpr std::size_t max_spares = 4;
+  std::vector<std::vector<std::uint8_t>> spares_;
   std::size_t size_ = 0;
+  std::size_t unsent_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t in_flight_bytes_ = 0;
 };

@@ -115,14 +115,16 @@ awaitable<void> run_connect(context& ctx) {
   int joiner = 0;
   // Warm-up: a few setups of each kind, not counted.
   for (int i = 0; i < 5; ++i) {
-    co_await pg_connect_us(ctx.io, events, where, joiner++);
+    const int id = joiner++;
+    co_await pg_connect_us(ctx.io, events, where, id);
     co_await raw_setup_us(raw.acceptor, raw.where, 0);
   }
   for (int r = 0; r < ctx.reps(); ++r) {
     std::vector<double> t_pg, t_raw, t_zmq;
     for (int i = 0; i < n; ++i) {
       if (ctx.runs(peergraph_system)) {
-        const double us = co_await pg_connect_us(ctx.io, events, where, joiner++);
+        const int id = joiner++;
+        const double us = co_await pg_connect_us(ctx.io, events, where, id);
         t_pg.push_back(us);
       }
       if (ctx.runs(asio_system)) {

@@ -9,7 +9,7 @@
 #      peergraph's meson.build declares with meson.override_dependency().
 #
 # Everything happens in a temporary directory, removed at the end. CXX is
-# respected (default c++).
+# respected (default c++), and CC for the C consumer (default cc).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -60,6 +60,19 @@ step "plain compiler command with pkg-config"
 "${CXX:-c++}" -std=c++20 -Wall -Wextra -o "$tmp/consumer-direct" "$consumer/main.cpp" \
   $(pkg-config --cflags --libs peergraph)
 "$tmp/consumer-direct"
+
+step "<p2p.h> consumer through peergraph-compat.pc, as C++ and as C"
+[[ -f "$prefix/include/peergraph/compat/p2p.h" ]] || { echo "packaging: p2p.h not installed" >&2; exit 1; }
+echo "pkg-config --cflags --libs peergraph-compat: $(pkg-config --cflags --libs peergraph-compat)"
+cp "$repo/tests/packaging/compat_consumer.c" "$tmp/compat_consumer.cpp"
+# shellcheck disable=SC2046
+"${CXX:-c++}" -Wall -Wextra -o "$tmp/compat-cxx" "$tmp/compat_consumer.cpp" $(pkg-config --cflags --libs peergraph-compat)
+# shellcheck disable=SC2046
+"${CC:-cc}" -std=c11 -Wall -Wextra -pedantic -o "$tmp/compat-c" "$repo/tests/packaging/compat_consumer.c" \
+  $(pkg-config --cflags --libs peergraph-compat)
+libdir="$(pkg-config --variable=libdir peergraph-compat)"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/compat-cxx"
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/compat-c"
 
 step "Meson consumer, peergraph as a subproject"
 sub="$tmp/consumer-sub"

@@ -5,8 +5,8 @@
 //             receiver, from the first send to the last message received.
 //             peergraph: a direct connection, one `co_await conn.send(type,
 //             asio::buffer(payload))` per message (the copying send); the
-//             receiver takes one incoming_data_event per `co_await
-//             sub.receive()`. For 64 KiB and 1 MiB the owned-vector send is
+//             receiver awaits `sub.receive()` and then takes the events
+//             already queued with try_receive(). For 64 KiB and 1 MiB the owned-vector send is
 //             shown too ("peergraph-owned", table only), with the vectors
 //             the receiver got handed back to the sender.
 //             asio: raw_asio.hpp's coalescing writer and frame reader.

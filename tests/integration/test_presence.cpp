@@ -522,9 +522,9 @@ TEST_CASE("malformed graph-level frames end only that link", "[presence][bad-inp
 
 // Not run by default: `integration_tests "[.scale]" -s` prints the numbers.
 TEST_CASE("200-node graph: convergence time and flood counts", "[.scale]") {
-  const int n = 200;
+  static constexpr int n = 200;
   run(
-      [n](asio::io_context& io) -> awaitable<void> {
+      [](asio::io_context& io) -> awaitable<void> {
         network net;
         const auto t0 = std::chrono::steady_clock::now();
         co_await build(io, net, n, random_graph(n, n / 2, 11), props(), fixed_options());

@@ -2,11 +2,16 @@
 //
 //   peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]
 //                  [--connect ADDR:PORT]... [--connect-timeout MS]
+//                  [--nodes] [--attributes TEXT] [--send-to PEER --message TEXT]
+//                  [--no-auto-connect]
 //
 // Prints one JSON object per line on stdout (format: docs/node-output.md):
 // first {"event":"listening",...} once the node listens, then one object per
 // event. An opened (not created) node listens after its first neighbor has
-// synchronized it. SIGINT or SIGTERM closes the node and exits with 0.
+// synchronized it. --nodes also reports node changes and the node
+// enumeration; --send-to waits until PEER appears in the enumeration, opens a
+// direct connection to its first address and sends the message. Incoming
+// direct data is printed. SIGINT or SIGTERM closes the node and exits with 0.
 #include <peergraph/peergraph.hpp>
 
 #include <asio.hpp>
@@ -15,6 +20,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +38,16 @@ struct settings {
   std::optional<pg::endpoint> listen;
   std::vector<pg::endpoint> connect;
   std::chrono::milliseconds connect_timeout{10'000};
+  bool nodes = false;
+  bool auto_connect = true;
+  std::optional<std::string> attributes;
+  std::optional<std::string> send_to;
+  std::string message;
 };
+
+// The data type of the text messages --send-to sends.
+constexpr pg::guid text_type =
+    pg::guid::from_fields(0x5d1b7a3e, 0x0f6c, 0x4e8a, {0x9b, 0x2d, 0x71, 0x3e, 0x44, 0xa0, 0x6c, 0x15});
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -80,6 +95,24 @@ std::string describe(std::string_view name, const ConnectionEvent& e) {
                      id_string(e.connection.id), pg::to_string(e.connection.address), reason_fields(e.reason));
 }
 
+std::string describe(const pg::node_info& n) {
+  std::string addrs;
+  for (const auto& a : n.addresses) addrs += fmt::format(R"({}"{}")", addrs.empty() ? "" : ",", pg::to_string(a));
+  return fmt::format(R"({{"node":"{}","peer":"{}","addresses":[{}],"attributes":"{}"}})", id_string(n.id),
+                     json_escape(n.peer_id), addrs, json_escape(n.attributes));
+}
+
+std::string describe(const pg::node_changed_event& e) {
+  const auto inner = describe(e.node);
+  return fmt::format(R"({{"event":"node_changed","change":"{}",{})", pg::to_string(e.change), inner.substr(1));
+}
+
+std::string describe_nodes(const pg::graph& g) {
+  std::string list;
+  for (const auto& n : g.nodes()) list += (list.empty() ? "" : ",") + describe(n);
+  return fmt::format(R"({{"event":"nodes","nodes":[{}]}})", list);
+}
+
 std::optional<pg::endpoint> parse_endpoint(std::string_view text) {
   std::string_view host, port;
   if (!text.empty() && text.front() == '[') {
@@ -109,7 +142,9 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "peergraph-node: %s\n"
                "usage: peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]\n"
-               "                      [--connect ADDR:PORT]... [--connect-timeout MS]\n",
+               "                      [--connect ADDR:PORT]... [--connect-timeout MS]\n"
+               "                      [--nodes] [--attributes TEXT] [--send-to PEER --message TEXT]\n"
+               "                      [--no-auto-connect]\n",
                why);
   return 2;
 }
@@ -121,8 +156,12 @@ std::optional<settings> parse(int argc, char** argv, const char*& why) {
     const bool has_value = i + 1 < argc;
     if (arg == "--create") {
       s.create = true;
+    } else if (arg == "--nodes") {
+      s.nodes = true;
+    } else if (arg == "--no-auto-connect") {
+      s.auto_connect = false;
     } else if ((arg == "--graph" || arg == "--peer" || arg == "--listen" || arg == "--connect" ||
-                arg == "--connect-timeout") &&
+                arg == "--connect-timeout" || arg == "--attributes" || arg == "--send-to" || arg == "--message") &&
                !has_value) {
       why = "option needs a value";
       return std::nullopt;
@@ -140,6 +179,12 @@ std::optional<settings> parse(int argc, char** argv, const char*& why) {
         s.listen = *ep;
       else
         s.connect.push_back(*ep);
+    } else if (arg == "--attributes") {
+      s.attributes = argv[++i];
+    } else if (arg == "--send-to") {
+      s.send_to = argv[++i];
+    } else if (arg == "--message") {
+      s.message = argv[++i];
     } else if (arg == "--connect-timeout") {
       s.connect_timeout = std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
     } else {
@@ -149,6 +194,10 @@ std::optional<settings> parse(int argc, char** argv, const char*& why) {
   }
   if (s.graph.empty() || s.peer.empty()) {
     why = "--graph and --peer are required";
+    return std::nullopt;
+  }
+  if (s.send_to && s.message.empty()) {
+    why = "--send-to needs --message";
     return std::nullopt;
   }
   return s;
@@ -164,9 +213,12 @@ void start_listening(pg::graph& g, const pg::endpoint& where) {
     emit(fmt::format(R"({{"event":"listening","address":"{}"}})", pg::to_string(bound)));
 }
 
-// Reports every event; listens once an opened node is synchronized.
+// Reports every event; listens once an opened node is synchronized. Taking
+// direct connection and incoming data events also makes the node accept
+// direct connections.
 awaitable<void> report(pg::graph& g, const settings& s) {
-  auto events = g.subscribe<pg::status_changed_event, pg::neighbor_connection_event, pg::direct_connection_event>();
+  auto events = g.subscribe<pg::status_changed_event, pg::neighbor_connection_event, pg::direct_connection_event,
+                            pg::incoming_data_event, pg::node_changed_event, pg::connection_required_event>();
   bool listening = s.create && s.listen;
   if (listening) start_listening(g, *s.listen);
   for (;;) {
@@ -180,8 +232,19 @@ awaitable<void> report(pg::graph& g, const settings& s) {
       }
     } else if (const auto* n = std::get_if<pg::neighbor_connection_event>(&ev)) {
       emit(describe("neighbor_connection", *n));
+    } else if (const auto* d = std::get_if<pg::direct_connection_event>(&ev)) {
+      emit(describe("direct_connection", *d));
+    } else if (const auto* data = std::get_if<pg::incoming_data_event>(&ev)) {
+      const std::string text(data->data.begin(), data->data.end());
+      emit(fmt::format(R"({{"event":"incoming_data","connection":"{}","type":"{}","text":"{}"}})",
+                       id_string(data->connection), data->type, json_escape(text)));
+    } else if (const auto* nc = std::get_if<pg::node_changed_event>(&ev)) {
+      if (s.nodes) {
+        emit(describe(*nc));
+        emit(describe_nodes(g));
+      }
     } else {
-      emit(describe("direct_connection", std::get<pg::direct_connection_event>(ev)));
+      emit(R"({"event":"connection_required"})");
     }
   }
 }
@@ -197,6 +260,39 @@ awaitable<void> dial(pg::graph& g, pg::endpoint where, std::chrono::milliseconds
                      reason_fields(ec)));
 }
 
+// Waits until `peer` is in the node enumeration with an address, then opens
+// a direct connection to its first address and sends `text` (the seed
+// example's flow: PeerGraphEnumNodes, PeerGraphOpenDirectConnection, send).
+awaitable<void> send_to(pg::graph& g, std::string peer, std::string text) {
+  auto changes = g.subscribe<pg::node_changed_event>();
+  for (;;) {
+    auto found = g.nodes(peer);
+    if (!found.empty() && !found.front().addresses.empty()) {
+      const auto where = found.front().addresses.front();
+      auto [ec, conn] = co_await g.open_direct(peer, where, asio::experimental::as_tuple(use_awaitable));
+      if (ec) {
+        emit(fmt::format(R"({{"event":"error","operation":"open_direct","address":"{}"{}}})", pg::to_string(where),
+                         reason_fields(ec)));
+        co_return;
+      }
+      std::vector<std::uint8_t> payload(text.begin(), text.end());
+      auto [sec] = co_await conn.send(text_type, std::move(payload), asio::experimental::as_tuple(use_awaitable));
+      if (!sec) std::tie(sec) = co_await conn.flush(asio::experimental::as_tuple(use_awaitable));
+      if (sec) {
+        emit(fmt::format(R"({{"event":"error","operation":"send","address":"{}"{}}})", pg::to_string(where),
+                         reason_fields(sec)));
+        co_return;
+      }
+      emit(fmt::format(R"({{"event":"sent","peer":"{}","node":"{}","address":"{}","text":"{}"}})", json_escape(peer),
+                       id_string(found.front().id), pg::to_string(where), json_escape(text)));
+      co_await conn.close(asio::experimental::as_tuple(use_awaitable));
+      co_return;
+    }
+    auto [ec, ev] = co_await changes.receive(asio::experimental::as_tuple(use_awaitable));
+    if (ec) co_return;  // the graph closed
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,15 +301,19 @@ int main(int argc, char** argv) {
   if (!s) return usage(why);
   try {
     asio::io_context io;
-    auto g = s->create ? pg::graph::create(io, {.graph_id = s->graph, .creator_id = s->peer})
-                       : pg::graph::open(io, s->graph, s->peer);
+    pg::graph_options opts;
+    opts.auto_connect = s->auto_connect;
+    auto g = s->create ? pg::graph::create(io, {.graph_id = s->graph, .creator_id = s->peer}, opts)
+                       : pg::graph::open(io, s->graph, s->peer, opts);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int) {
       if (ec) return;
       emit(R"({"event":"shutdown"})");
       g.close();
     });
+    if (s->attributes) g.set_node_attributes(*s->attributes);
     asio::co_spawn(io, report(g, *s), asio::detached);
+    if (s->send_to) asio::co_spawn(io, send_to(g, *s->send_to, s->message), asio::detached);
     for (const auto& ep : s->connect) asio::co_spawn(io, dial(g, ep, s->connect_timeout), asio::detached);
     io.run();
   } catch (const std::exception& e) {

@@ -47,6 +47,21 @@ struct incoming_data_event {
   std::vector<std::uint8_t> data;
 };
 
+/// A node appeared, disappeared or changed in the presence list
+/// (PEER_GRAPH_EVENT_NODE_CHANGED). `connected`: the node's presence arrived
+/// (it joined, or this node learned of it by synchronization); `disconnected`:
+/// it left, withdrew its presence, or its presence expired; `updated`: its
+/// addresses or attributes changed. Not reported for the local node.
+struct node_changed_event {
+  node_change change = node_change::connected;
+  node_info node;
+};
+
+/// This node lost its last neighbor and needs a new connection
+/// (PEER_GRAPH_EVENT_CONNECTION_REQUIRED). With graph_options::auto_connect
+/// the graph also tries nodes it knows from presence by itself.
+struct connection_required_event {};
+
 namespace detail {
 
 // The index of each event type in the engine's event variant; also its bit in
@@ -61,6 +76,10 @@ template <>
 struct event_index<direct_connection_event> : std::integral_constant<unsigned, 2> {};
 template <>
 struct event_index<incoming_data_event> : std::integral_constant<unsigned, 3> {};
+template <>
+struct event_index<node_changed_event> : std::integral_constant<unsigned, 4> {};
+template <>
+struct event_index<connection_required_event> : std::integral_constant<unsigned, 5> {};
 
 template <typename E>
 concept graph_event = requires { event_index<E>::value; };

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <vector>
@@ -268,7 +269,70 @@ class basic_graph {
     return connection_type(c && c->is_established() ? c : nullptr);
   }
 
-  /// Closes the node (PeerGraphClose): stops listening, sends DISCONNECT on
+  // ------------------------------------------------------------ nodes and presence
+
+  /// The nodes known through presence (PeerGraphEnumNodes): a snapshot,
+  /// ordered by node id. The local node is included while it publishes its
+  /// presence; nodes that do not publish are not listed. With `peer_id`,
+  /// only the nodes of that peer.
+  ///
+  /// Call on the graph's executor. A closed graph lists nothing.
+  std::vector<peergraph::node_info> nodes(std::optional<std::string_view> peer_id = std::nullopt) const {
+    return impl_->nodes(peer_id);
+  }
+
+  /// What is known about one node (PeerGraphGetNodeInfo). `id` 0, or this
+  /// node's id, gives the local node, with the endpoints it really listens
+  /// on (as local_endpoints()) and its attributes, whether or not it
+  /// publishes presence.
+  ///
+  /// @throws std::system_error: errc::node_not_found (no present node with
+  ///   that id), errc::invalid_graph (closed).
+  peergraph::node_info node_info(node_id id) const {
+    std::error_code ec;
+    auto info = impl_->get_node_info(id, ec);
+    if (ec) throw std::system_error(ec, "peergraph::graph::node_info");
+    return info;
+  }
+  /// As above, reporting failure through `ec`.
+  peergraph::node_info node_info(node_id id, std::error_code& ec) const { return impl_->get_node_info(id, ec); }
+  /// The local node: node_info(0).
+  peergraph::node_info local_node() const { return node_info(0); }
+
+  /// Sets the local node's attribute string (PeerGraphSetNodeAttributes); an
+  /// empty string clears it. A node that publishes presence re-publishes at
+  /// once, and the other nodes report node_changed_event `updated`.
+  ///
+  /// @throws std::system_error: errc::invalid_argument (longer than
+  ///   protocol::max_attributes_size, 4096 bytes, or contains NUL),
+  ///   errc::invalid_graph (closed).
+  void set_node_attributes(std::string attributes) {
+    std::error_code ec;
+    set_node_attributes(std::move(attributes), ec);
+    if (ec) throw std::system_error(ec, "peergraph::graph::set_node_attributes");
+  }
+  /// As above, reporting failure through `ec`.
+  void set_node_attributes(std::string attributes, std::error_code& ec) {
+    impl_->set_node_attributes(std::move(attributes), ec);
+  }
+
+  /// PeerGraphSetPresence: `true` publishes this node's presence whatever
+  /// graph_properties::presence_max says; `false` returns to that policy
+  /// (which withdraws the presence if the policy does not publish it).
+  ///
+  /// @throws std::system_error: errc::invalid_graph (closed).
+  void set_presence(bool present) {
+    std::error_code ec;
+    impl_->set_presence(present, ec);
+    if (ec) throw std::system_error(ec, "peergraph::graph::set_presence");
+  }
+
+  /// Presence and synchronization counters (for tests, benchmarks and
+  /// diagnostics). Call on the graph's executor.
+  graph_stats stats() const noexcept { return impl_->stats(); }
+
+  /// Closes the node (PeerGraphClose): floods the withdrawal of its presence,
+  /// stops listening, sends DISCONNECT on
   /// every established connection, completes pending operations with
   /// operation_aborted, reports the final disconnect and status events, then
   /// ends every subscription. Idempotent.

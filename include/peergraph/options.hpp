@@ -24,8 +24,13 @@ struct graph_properties {
   std::string friendly_name{};   ///< optional, at most 255 bytes
   std::string comment{};         ///< optional, at most 511 bytes
   graph_scope scope = graph_scope::global;
-  std::uint32_t presence_lifetime_s = 300;     ///< as documented: 300 s
-  std::int32_t presence_max = -1;              ///< -1: every node publishes presence
+  /// Seconds a presence record lives unless re-published; nodes re-publish
+  /// at half of it. As documented: 300 s (tests use 1 or 2).
+  std::uint32_t presence_lifetime_s = 300;
+  /// -1: every node publishes presence; 0: no automatic presence (only nodes
+  /// that call set_presence(true)); N: at most about N nodes, those with the
+  /// N smallest node ids among the publishers (see docs/presence.md).
+  std::int32_t presence_max = -1;
   std::uint32_t max_record_size = 0;           ///< 0: the documented default
 };
 
@@ -63,6 +68,23 @@ struct graph_options {
   std::size_t read_buffer_size = 4096;
   /// Optional friendly name sent in CONNECT and WELCOME.
   std::string friendly_name{};
+
+  // Graph maintenance (docs/presence.md).
+
+  /// Keep `target_neighbors` neighbors by connecting to nodes known from
+  /// presence, and follow the referrals of a BUSY refusal.
+  bool auto_connect = true;
+  /// How many neighbors maintenance aims for.
+  std::size_t target_neighbors = 3;
+  /// Incoming neighbor connections beyond this many neighbors are refused
+  /// BUSY with a referral list of some neighbors' addresses.
+  std::size_t max_neighbors = 8;
+  /// How often maintenance checks the neighbor count.
+  std::chrono::milliseconds maintenance_interval{5'000};
+  /// Most referrals followed one after another from one connection attempt.
+  std::size_t max_referral_hops = 3;
+  /// Most entries in the presence list (tombstones included).
+  std::size_t max_presence_entries = 10'000;
 };
 
 /// Options for one connect().

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace peergraph {
 
@@ -55,6 +56,45 @@ struct connection_info {
   std::string peer_id;     ///< remote peer id; empty while unknown
   endpoint address;        ///< remote TCP endpoint
 };
+
+/// What is known about one node of the graph through its presence
+/// (PEER_NODE_INFO).
+struct node_info {
+  node_id id = 0;                   ///< the node's instance id
+  std::string peer_id;              ///< the peer the node belongs to
+  std::vector<endpoint> addresses;  ///< where the node listens (may be empty)
+  std::string attributes;           ///< free-form application string (set_node_attributes)
+  friend bool operator==(const node_info&, const node_info&) = default;
+};
+
+/// PEER_NODE_CHANGE_TYPE.
+enum class node_change : std::uint8_t { connected = 1, disconnected = 2, updated = 3 };
+
+/// Counters of a node's presence and synchronization traffic, for tests,
+/// benchmarks and diagnostics. They only grow, except `known_nodes`.
+struct graph_stats {
+  std::uint64_t floods_sent = 0;            ///< FLOOD frames flooded (own publications and forwards)
+  std::uint64_t floods_received = 0;        ///< FLOOD frames received outside synchronization
+  std::uint64_t floods_useful = 0;          ///< of those, records that were new or newer
+  std::uint64_t sync_records_sent = 0;      ///< FLOOD frames sent in answer to a SOLICIT
+  std::uint64_t sync_records_received = 0;  ///< FLOOD frames received as a SOLICIT answer
+  std::uint64_t solicits_sent = 0;          ///< SOLICIT_NEW sent (one per new neighbor link)
+  std::uint64_t syncs_completed = 0;        ///< SYNC_END received
+  std::uint64_t presence_rejected = 0;      ///< records refused because the presence list was full
+  std::uint64_t auto_connects = 0;          ///< neighbor connections started by graph maintenance
+  std::uint64_t referrals_followed = 0;     ///< of those, to an address from a BUSY referral
+  std::uint64_t busy_refusals = 0;          ///< incoming neighbor connections refused BUSY
+  std::size_t known_nodes = 0;              ///< other nodes present now
+};
+
+inline std::string_view to_string(node_change c) noexcept {
+  switch (c) {
+    case node_change::connected: return "connected";
+    case node_change::disconnected: return "disconnected";
+    case node_change::updated: return "updated";
+  }
+  return "unknown";
+}
 
 inline std::string_view to_string(connection_status s) noexcept {
   switch (s) {

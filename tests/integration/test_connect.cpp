@@ -64,7 +64,10 @@ TEST_CASE("two nodes connect and both report the neighbor connection", "[connect
     // The joiner is synchronized by its first neighbor and may now listen.
     auto st = co_await next(b_status);
     CHECK(st.status.has_neighbors());
-    CHECK(st.status.is_synchronized());
+    CHECK_FALSE(st.status.is_synchronized());
+    auto synced = co_await next(b_status);
+    CHECK(synced.status.has_neighbors());
+    CHECK(synced.status.is_synchronized());
     CHECK(b.status().has_neighbors());
 
     REQUIRE(a.connections().size() == 1);
@@ -90,6 +93,7 @@ TEST_CASE("three nodes form a triangle", "[connect]") {
     auto c = make_joiner(io, "carol");
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
+    co_await synchronized(b);
     const auto eb = b.listen(loopback4());  // synchronized through a, so it may listen
     auto cb = co_await c.connect(eb);
     auto ca = co_await c.connect(ea);
@@ -127,6 +131,7 @@ TEST_CASE("a second neighbor connection to the same node fails with already_exis
     // The other direction reaches the remote, which refuses the duplicate.
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     auto b_events = b.subscribe<pg::neighbor_connection_event>();
+    co_await synchronized(b);
     const auto eb = b.listen(loopback6());
     auto [ec2, c2] = co_await a.connect(eb, asio::experimental::as_tuple(use_awaitable));
     CHECK(ec2 == pg::errc::already_exists);
@@ -278,6 +283,7 @@ TEST_CASE("closing the graph aborts operations in flight and ends subscriptions"
     auto b = make_joiner(io);
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
+    co_await synchronized(b);
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     auto b_events = b.subscribe<pg::neighbor_connection_event, pg::status_changed_event>();
 

@@ -77,6 +77,10 @@ TEST_CASE("a variant subscription keeps the order the graph reported", "[events]
     REQUIRE(std::holds_alternative<pg::neighbor_connection_event>(first));
     REQUIRE(std::holds_alternative<pg::status_changed_event>(second));
     CHECK(std::get<pg::status_changed_event>(second).status.has_neighbors());
+    // Then the synchronization that the link brings.
+    auto third = co_await next(both);
+    REQUIRE(std::holds_alternative<pg::status_changed_event>(third));
+    CHECK(std::get<pg::status_changed_event>(third).status.is_synchronized());
     CHECK_FALSE(both.try_receive());
   });
 }

@@ -59,6 +59,14 @@ inline asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(asio::use_awaitable);
 }
 
+/// Waits until an opened graph has synchronized with a neighbor (SYNC_END
+/// received), which a node needs before it may listen.
+inline asio::awaitable<void> synchronized(const pg::graph& g, std::chrono::milliseconds limit = 5'000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!g.status().is_synchronized() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(2ms);
+  REQUIRE(g.status().is_synchronized());
+}
+
 /// Receives one event, failing the test if none arrives within `limit`.
 template <typename Subscription>
 asio::awaitable<typename Subscription::value_type> next(Subscription& sub, std::chrono::milliseconds limit = 5'000ms) {
@@ -78,11 +86,16 @@ asio::awaitable<typename Subscription::value_type> next(Subscription& sub, std::
 inline pg::endpoint loopback6() { return {asio::ip::make_address("::1"), 0}; }
 inline pg::endpoint loopback4() { return {asio::ip::make_address("127.0.0.1"), 0}; }
 
-/// Options with short timers so that timeout tests stay fast.
+/// Options with short timers so that timeout tests stay fast. Graph
+/// maintenance is off and the neighbor limit out of reach: tests that count
+/// connections and events exactly must not see links the graph opens by
+/// itself or BUSY refusals (tests of maintenance set these themselves).
 inline pg::graph_options fast_options() {
   pg::graph_options o;
   o.handshake_timeout = 300ms;
   o.connect_timeout = 2'000ms;
+  o.auto_connect = false;
+  o.max_neighbors = 1000;
   return o;
 }
 

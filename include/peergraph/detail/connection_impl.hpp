@@ -209,6 +209,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
   const endpoint& remote_endpoint() const noexcept { return remote_ep_; }
   const endpoint& dialed() const noexcept { return dialed_; }
   const std::vector<endpoint>& remote_addresses() const noexcept { return remote_addresses_; }
+  const endpoint& local_endpoint() const noexcept { return local_ep_; }
+  /// The REFUSE this initiator received, if the remote refused.
+  const protocol::refuse* refusal() const noexcept {
+    return initiator_hs_ && initiator_hs_->current() == protocol::initiator::state::refused ? &initiator_hs_->refusal()
+                                                                                           : nullptr;
+  }
   Executor get_executor() const noexcept { return ex_; }
 
   connection_info info() const { return connection_info{id_, kind_, remote_node_, remote_peer_, remote_ep_}; }
@@ -327,7 +333,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
       }
       default:
         // Graph-level traffic (presence, synchronization) is the graph's business.
-        if (auto ec = graph_->on_graph_message(*this, h, frame)) return terminate(ec);
+        if (auto ec = graph_->on_graph_message(*this, h, frame, outbox_)) return terminate(ec);
+        pump();
         return;
     }
   }

@@ -26,7 +26,7 @@
 namespace peergraph::detail {
 
 using any_event = std::variant<status_changed_event, neighbor_connection_event, direct_connection_event,
-                               incoming_data_event>;
+                               incoming_data_event, node_changed_event, connection_required_event>;
 
 inline std::size_t event_bytes(const any_event& ev) noexcept {
   if (const auto* d = std::get_if<incoming_data_event>(&ev)) return d->data.size();

@@ -1,0 +1,592 @@
+// Presence, synchronization and graph maintenance: graphs of several nodes in
+// one io_context over loopback.
+#include "support/co_test.hpp"
+
+#include <asio/experimental/as_tuple.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <utility>
+
+using namespace pgtest;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+namespace proto = peergraph::protocol;
+
+namespace {
+
+using edge = std::pair<int, int>;
+using node_sub = pg::graph::subscription_type<pg::node_changed_event>;
+
+/// Options for topology tests: fast_options() (maintenance off, no practical
+/// neighbor limit), so the graph keeps the shape the test gives it.
+pg::graph_options fixed_options() { return fast_options(); }
+
+pg::graph_properties props(std::uint32_t lifetime_s = 300) {
+  pg::graph_properties p;
+  p.graph_id = "test-graph";
+  p.creator_id = "n0";
+  p.friendly_name = "presence tests";
+  p.presence_lifetime_s = lifetime_s;
+  return p;
+}
+
+/// Polls `pred` until it holds; fails the test after `limit`.
+template <typename Pred>
+awaitable<bool> eventually(Pred pred, std::chrono::milliseconds limit = 5'000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) co_return false;
+    co_await sleep_for(5ms);
+  }
+  co_return true;
+}
+
+/// A graph of nodes "n0".."n<N-1>": n0 creates, the others open. Node i > 0
+/// joins through the first edge (i, j) with j < i, waits for its
+/// synchronization and listens; the remaining edges are connected after.
+struct network {
+  std::vector<pg::graph> nodes;
+  std::vector<pg::endpoint> eps;
+  std::vector<edge> links;
+};
+
+awaitable<void> build(asio::io_context& io, network& net, int n, std::vector<edge> edges, pg::graph_properties p,
+                      pg::graph_options o) {
+  net.nodes.push_back(pg::graph::create(io, p, o));
+  net.eps.push_back(net.nodes[0].listen(loopback4()));
+  std::vector<bool> joined(static_cast<std::size_t>(n), false);
+  joined[0] = true;
+  for (int i = 1; i < n; ++i) {
+    net.nodes.push_back(pg::graph::open(io, p.graph_id, "n" + std::to_string(i), o));
+    net.eps.emplace_back();
+  }
+  std::vector<edge> later;
+  for (auto [a, b] : edges) {
+    if (a < b) std::swap(a, b);
+    auto ua = static_cast<std::size_t>(a);
+    if (!joined[ua]) {
+      auto& g = net.nodes[ua];
+      co_await g.connect(net.eps[static_cast<std::size_t>(b)]);
+      const bool synced = co_await eventually([&g] { return g.status().is_synchronized(); });
+      REQUIRE(synced);
+      net.eps[ua] = g.listen(loopback4());
+      joined[ua] = true;
+    } else {
+      later.emplace_back(a, b);
+    }
+    net.links.emplace_back(a, b);
+  }
+  for (auto [a, b] : later) co_await net.nodes[static_cast<std::size_t>(a)].connect(net.eps[static_cast<std::size_t>(b)]);
+}
+
+std::vector<edge> chain(int n) {
+  std::vector<edge> e;
+  for (int i = 1; i < n; ++i) e.emplace_back(i, i - 1);
+  return e;
+}
+std::vector<edge> star(int n) {
+  std::vector<edge> e;
+  for (int i = 1; i < n; ++i) e.emplace_back(i, 0);
+  return e;
+}
+/// A random tree plus `extra` random further links, no duplicates.
+std::vector<edge> random_graph(int n, int extra, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<edge> e;
+  std::set<edge> have;
+  for (int i = 1; i < n; ++i) {
+    const int j = static_cast<int>(rng() % static_cast<unsigned>(i));
+    e.emplace_back(i, j);
+    have.emplace(i, j);
+  }
+  for (int k = 0; k < extra * 20 && extra > 0; ++k) {
+    int a = static_cast<int>(rng() % static_cast<unsigned>(n)), b = static_cast<int>(rng() % static_cast<unsigned>(n));
+    if (a == b) continue;
+    if (a < b) std::swap(a, b);
+    if (!have.emplace(a, b).second) continue;
+    e.emplace_back(a, b);
+    if (--extra == 0) break;
+  }
+  return e;
+}
+
+// Every node lists every node, each with its listen address.
+bool all_see_all(const network& net) {
+  for (const auto& g : net.nodes) {
+    const auto v = g.nodes();
+    if (v.size() != net.nodes.size()) return false;
+    for (const auto& n : v)
+      if (n.addresses.empty()) return false;
+  }
+  return true;
+}
+
+std::uint64_t total_floods(const network& net) {
+  std::uint64_t s = 0;
+  for (const auto& g : net.nodes) s += g.stats().floods_sent;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("every node learns every other through presence", "[presence]") {
+  struct shape {
+    const char* name;
+    int n;
+    std::vector<edge> edges;
+  };
+  const std::vector<shape> shapes = {
+      {"chain of 3", 3, chain(3)},      {"chain of 12", 12, chain(12)},       {"star of 12", 12, star(12)},
+      {"random 30", 30, random_graph(30, 15, 1)}, {"random 50", 50, random_graph(50, 30, 2)},
+  };
+  for (const auto& s : shapes) {
+    DYNAMIC_SECTION(s.name) {
+      run(
+          [&s](asio::io_context& io) -> awaitable<void> {
+            network net;
+            co_await build(io, net, s.n, s.edges, props(), fixed_options());
+            const bool converged = co_await eventually([&] { return all_see_all(net); });
+            REQUIRE(converged);
+            // Each view is complete and right: ids, peer ids, listen addresses.
+            const auto far = static_cast<std::size_t>(s.n - 1);
+            auto info = net.nodes[0].node_info(net.nodes[far].id());
+            CHECK(info.peer_id == "n" + std::to_string(s.n - 1));
+            REQUIRE(info.addresses.size() == 1);
+            CHECK(info.addresses[0] == net.eps[far]);
+            auto mine = net.nodes[far].node_info(0);
+            CHECK(mine.id == net.nodes[far].id());
+            CHECK(mine.addresses == net.nodes[far].local_endpoints());
+            auto by_peer = net.nodes[far].nodes("n0");
+            REQUIRE(by_peer.size() == 1);
+            CHECK(by_peer[0].id == net.nodes[0].id());
+            CHECK(net.nodes[far].nodes("nobody").empty());
+            // Nobody opened a connection it was not told to.
+            std::size_t links = 0;
+            for (const auto& g : net.nodes) links += g.connections().size();
+            CHECK(links == 2 * net.links.size());
+          },
+          30'000ms);
+    }
+  }
+}
+
+TEST_CASE("a joining node synchronizes first, then may listen", "[presence][sync]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto p = props(2);
+    p.comment = "hello";
+    p.presence_max = -1;
+    auto a = pg::graph::create(io, p, fixed_options());
+    // A created graph may listen at once.
+    const auto ea = a.listen(loopback6());
+    auto b = pg::graph::open(io, "test-graph", "bob", fixed_options());
+    auto b_status = b.subscribe<pg::status_changed_event>();
+    // An opened graph that never synchronized may not.
+    std::error_code ec;
+    b.listen(loopback6(), ec);
+    CHECK(ec == pg::errc::graph_not_ready);
+    CHECK_THROWS_AS(b.listen(loopback6()), std::system_error);
+    CHECK(b.properties().comment.empty());
+
+    co_await b.connect(ea);
+    auto first = co_await next(b_status);
+    CHECK(first.status.has_neighbors());
+    auto second = co_await next(b_status);
+    CHECK(second.status.is_synchronized());
+    CHECK(second.status.has_neighbors());
+    CHECK(b.status().is_synchronized());
+    // The graph's properties came with the synchronization.
+    CHECK(b.properties().comment == "hello");
+    CHECK(b.properties().friendly_name == "presence tests");
+    CHECK(b.properties().presence_lifetime_s == 2);
+    CHECK(b.properties().creator_id == "n0");
+    // Presence of the creator arrived with it too.
+    REQUIRE(b.nodes().size() == 2);
+    CHECK(b.stats().syncs_completed == 1);
+
+    const auto eb = b.listen(loopback6(), ec);
+    CHECK_FALSE(ec);
+    auto third = co_await next(b_status);
+    CHECK(third.status.is_listening());
+    // The new listen address reaches the other node.
+    const bool seen = co_await eventually([&] {
+      std::error_code e;
+      auto info = a.node_info(b.id(), e);
+      return !e && info.addresses == std::vector<pg::endpoint>{eb};
+    });
+    CHECK(seen);
+  });
+}
+
+TEST_CASE("node events: connected, updated, disconnected", "[presence][events]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    network net;
+    co_await build(io, net, 3, chain(3), props(), fixed_options());
+    const bool converged = co_await eventually([&] { return all_see_all(net); });
+    REQUIRE(converged);
+    auto& far = net.nodes[0];
+    auto events = far.subscribe<pg::node_changed_event>();
+
+    // A fourth node joins at the other end of the chain.
+    auto d = pg::graph::open(io, "test-graph", "dave", fixed_options());
+    co_await d.connect(net.eps[2]);
+    auto joined = co_await next(events);
+    CHECK(joined.change == pg::node_change::connected);
+    CHECK(joined.node.id == d.id());
+    CHECK(joined.node.peer_id == "dave");
+    CHECK(joined.node.addresses.empty());  // not listening yet
+
+    // Listening and attributes are updates.
+    const bool synced = co_await eventually([&] { return d.status().is_synchronized(); });
+    REQUIRE(synced);
+    const auto ed = d.listen(loopback4());
+    auto listened = co_await next(events);
+    CHECK(listened.change == pg::node_change::updated);
+    CHECK(listened.node.addresses == std::vector<pg::endpoint>{ed});
+    d.set_node_attributes("status=away");
+    auto attrs = co_await next(events);
+    CHECK(attrs.change == pg::node_change::updated);
+    CHECK(attrs.node.attributes == "status=away");
+    CHECK(far.node_info(d.id()).attributes == "status=away");
+    CHECK(d.local_node().attributes == "status=away");
+
+    std::error_code ec;
+    d.set_node_attributes(std::string(5000, 'x'), ec);
+    CHECK(ec == pg::errc::invalid_argument);
+    d.set_node_attributes(std::string("a\0b", 3), ec);
+    CHECK(ec == pg::errc::invalid_argument);
+
+    // Leaving is seen at once (well inside the 300 s lifetime).
+    const auto start = std::chrono::steady_clock::now();
+    d.close();
+    auto left = co_await next(events, 2'000ms);
+    CHECK(left.change == pg::node_change::disconnected);
+    CHECK(left.node.id == d.id());
+    CHECK(left.node.peer_id == "dave");
+    CHECK(std::chrono::steady_clock::now() - start < 1'000ms);
+    CHECK(far.nodes().size() == 3);
+    far.node_info(d.id(), ec);
+    CHECK(ec == pg::errc::node_not_found);
+    CHECK_THROWS_AS(far.node_info(d.id()), std::system_error);
+    CHECK_FALSE(events.try_receive());
+  });
+}
+
+TEST_CASE("presence is refreshed while alive and expires after a split; the graph heals", "[presence][expiry]") {
+  run(
+      [](asio::io_context& io) -> awaitable<void> {
+        network net;
+        co_await build(io, net, 4, chain(4), props(1), fixed_options());
+        const bool converged = co_await eventually([&] { return all_see_all(net); });
+        REQUIRE(converged);
+        // Three lifetimes later every node is still there: presence is re-published.
+        co_await sleep_for(3'000ms);
+        CHECK(all_see_all(net));
+
+        // Split the chain between n1 and n2: each half loses the other when its presence expires.
+        auto events = net.nodes[0].subscribe<pg::node_changed_event>();
+        auto link = net.nodes[2].connections();
+        REQUIRE(link.size() == 2);
+        for (const auto& c : link)
+          if (c.node == net.nodes[1].id()) co_await net.nodes[2].find_connection(c.id).close();
+        const auto split = std::chrono::steady_clock::now();
+        const bool expired = co_await eventually(
+            [&] { return net.nodes[0].nodes().size() == 2 && net.nodes[3].nodes().size() == 2; }, 4'000ms);
+        REQUIRE(expired);
+        const auto took = std::chrono::steady_clock::now() - split;
+        // Not at once: the last refresh each side received still had to run out.
+        CHECK(took >= 200ms);
+        std::set<pg::node_id> gone;
+        for (int i = 0; i < 2; ++i) {
+          auto ev = co_await next(events);
+          CHECK(ev.change == pg::node_change::disconnected);
+          gone.insert(ev.node.id);
+        }
+        CHECK(gone == std::set<pg::node_id>{net.nodes[2].id(), net.nodes[3].id()});
+
+        // Heal: one new link and both halves see everyone again.
+        co_await net.nodes[3].connect(net.eps[0]);
+        const bool healed = co_await eventually([&] { return all_see_all(net); });
+        CHECK(healed);
+      },
+      20'000ms);
+}
+
+TEST_CASE("the seed example: enumerate a non-neighbor, open a direct connection, talk", "[presence][direct]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    network net;
+    co_await build(io, net, 4, chain(4), props(), fixed_options());
+    auto& alice = net.nodes[0];
+    auto& zed = net.nodes[3];
+    auto direct = alice.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
+    const bool found = co_await eventually([&] { return !zed.nodes("n0").empty(); });
+    REQUIRE(found);
+    auto who = zed.nodes("n0");
+    REQUIRE(who.size() == 1);
+    REQUIRE_FALSE(who[0].addresses.empty());
+    for (const auto& c : zed.connections()) CHECK(c.node != who[0].id);  // not a neighbor
+    auto conn = co_await zed.open_direct(who[0].peer_id, who[0].addresses.front());
+    CHECK(conn.remote_node() == alice.id());
+    const auto type = *pg::guid::parse("{0c3c2b8f-3c4e-4f39-9d0b-6a1f5e3f2a11}");
+    const std::string text = "hello from n3";
+    co_await conn.send(type, asio::buffer(text));
+    auto ev1 = co_await next(direct);
+    REQUIRE(std::holds_alternative<pg::direct_connection_event>(ev1));
+    auto ev2 = co_await next(direct);
+    REQUIRE(std::holds_alternative<pg::incoming_data_event>(ev2));
+    const auto& data = std::get<pg::incoming_data_event>(ev2).data;
+    CHECK(std::string(data.begin(), data.end()) == text);
+  });
+}
+
+TEST_CASE("losing the last neighbor raises connection required; maintenance reconnects", "[presence][maintenance]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto o = fast_options();
+    o.auto_connect = true;
+    o.target_neighbors = 2;
+    o.maintenance_interval = 50ms;
+    network net;
+    co_await build(io, net, 4, star(4), props(), o);
+    // Maintenance turns the star into a mesh where everyone has two neighbors.
+    const bool meshed = co_await eventually([&] {
+      return std::all_of(net.nodes.begin(), net.nodes.end(), [](const auto& g) { return g.connections().size() >= 2; });
+    });
+    CHECK(meshed);
+    std::uint64_t auto_connects = 0;
+    for (const auto& g : net.nodes) auto_connects += g.stats().auto_connects;
+    CHECK(auto_connects >= 1);
+
+    // A lone pair: when the other leaves, the remaining node needs a connection.
+    auto x = pg::graph::create(io, {.graph_id = "other", .creator_id = "x"}, fixed_options());
+    auto y = pg::graph::open(io, "other", "y", fixed_options());
+    auto required = y.subscribe<pg::connection_required_event>();
+    co_await y.connect(x.listen(loopback6()));
+    x.close();
+    co_await next(required);
+    CHECK_FALSE(y.status().has_neighbors());
+  });
+}
+
+TEST_CASE("a node at its neighbor maximum refuses BUSY and refers the joiner to a neighbor", "[presence][maintenance]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto full = fixed_options();
+    full.max_neighbors = 1;
+    auto a = pg::graph::create(io, props(), full);
+    const auto ea = a.listen(loopback6());
+    auto b = pg::graph::open(io, "test-graph", "bob", fixed_options());
+    co_await b.connect(ea);
+    const bool synced = co_await eventually([&] { return b.status().is_synchronized(); });
+    REQUIRE(synced);
+    const auto eb = b.listen(loopback6());
+
+    auto joiner_opts = fast_options();
+    joiner_opts.auto_connect = true;
+    joiner_opts.target_neighbors = 1;  // only the referral, no top-up
+    auto c = pg::graph::open(io, "test-graph", "carol", joiner_opts);
+    auto c_events = c.subscribe<pg::neighbor_connection_event>();
+    auto [ec, conn] = co_await c.connect(ea, asio::experimental::as_tuple(use_awaitable));
+    CHECK(ec == pg::errc::connection_refused);
+    auto failed = co_await next(c_events);
+    CHECK(failed.status == pg::connection_status::failed);
+    // The referral: carol ends up as bob's neighbor.
+    auto referred = co_await next(c_events);
+    CHECK(referred.status == pg::connection_status::connected);
+    CHECK(referred.connection.node == b.id());
+    CHECK(referred.connection.address == eb);
+    CHECK(c.stats().referrals_followed == 1);
+    CHECK(a.stats().busy_refusals == 1);
+    CHECK(a.connections().size() == 1);
+    const bool sees = co_await eventually([&] { return c.nodes().size() == 3; });
+    CHECK(sees);
+  });
+}
+
+TEST_CASE("floods stay within two crossings of each link per update", "[presence][scale]") {
+  run(
+      [](asio::io_context& io) -> awaitable<void> {
+        network net;
+        co_await build(io, net, 30, random_graph(30, 20, 5), props(), fixed_options());
+        const bool converged = co_await eventually([&] { return all_see_all(net); });
+        REQUIRE(converged);
+        co_await sleep_for(50ms);
+        const auto before = total_floods(net);
+        std::uint64_t useful_before = 0;
+        for (const auto& g : net.nodes) useful_before += g.stats().floods_useful;
+        // Five updates from different nodes.
+        for (int k = 0; k < 5; ++k) net.nodes[static_cast<std::size_t>(k * 6)].set_node_attributes("v" + std::to_string(k));
+        const bool spread = co_await eventually([&] {
+          for (const auto& g : net.nodes)
+            for (int k = 0; k < 5; ++k) {
+              std::error_code ec;
+              auto info = g.node_info(net.nodes[static_cast<std::size_t>(k * 6)].id(), ec);
+              if (ec || info.attributes != "v" + std::to_string(k)) return false;
+            }
+          return true;
+        });
+        REQUIRE(spread);
+        co_await sleep_for(100ms);
+        const auto sent = total_floods(net) - before;
+        std::uint64_t useful = 0;
+        for (const auto& g : net.nodes) useful += g.stats().floods_useful;
+        useful -= useful_before;
+        const auto links = net.links.size();
+        INFO("floods " << sent << " for 5 updates over " << links << " links");
+        CHECK(sent <= 5 * 2 * links);
+        CHECK(sent >= 5 * (net.nodes.size() - 1));  // it did reach everyone
+        CHECK(useful == 5 * (net.nodes.size() - 1));  // each node took each update once
+      },
+      30'000ms);
+}
+
+TEST_CASE("presence policy: presence_max 0 publishes nobody unless forced", "[presence][policy]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto p = props();
+    p.presence_max = 0;
+    network net;
+    co_await build(io, net, 3, chain(3), p, fixed_options());
+    co_await sleep_for(100ms);
+    for (const auto& g : net.nodes) CHECK(g.nodes().empty());
+    net.nodes[2].set_presence(true);
+    const bool seen = co_await eventually([&] { return net.nodes[0].nodes().size() == 1; });
+    CHECK(seen);
+    CHECK(net.nodes[0].nodes()[0].id == net.nodes[2].id());
+    net.nodes[2].set_presence(false);
+    const bool withdrawn = co_await eventually([&] { return net.nodes[0].nodes().empty(); });
+    CHECK(withdrawn);
+  });
+}
+
+TEST_CASE("presence policy: presence_max N keeps the N smallest node ids", "[presence][policy]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto p = props();
+    p.presence_max = 2;
+    network net;
+    co_await build(io, net, 5, star(5), p, fixed_options());
+    std::vector<pg::node_id> ids;
+    for (const auto& g : net.nodes) ids.push_back(g.id());
+    std::sort(ids.begin(), ids.end());
+    const bool settled = co_await eventually([&] {
+      for (const auto& g : net.nodes) {
+        auto v = g.nodes();
+        if (v.size() != 2 || v[0].id != ids[0] || v[1].id != ids[1]) return false;
+      }
+      return true;
+    });
+    CHECK(settled);
+  });
+}
+
+TEST_CASE("malformed graph-level frames end only that link", "[presence][bad-input]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = pg::graph::create(io, props(), fixed_options());
+    const auto ea = a.listen(loopback6());
+    auto events = a.subscribe<pg::neighbor_connection_event>();
+    auto b = pg::graph::open(io, "test-graph", "bob", fixed_options());
+    co_await b.connect(ea);
+    auto good = co_await next(events);
+    REQUIRE(good.status == pg::connection_status::connected);
+
+    // A raw neighbor: handshake by hand, then a FLOOD whose address count
+    // runs past the frame.
+    tcp::socket s(io);
+    co_await s.async_connect(ea, use_awaitable);
+    std::vector<std::uint8_t> hello;
+    proto::encode(proto::auth_info{proto::connection_type::neighbor, "test-graph", "raw", std::nullopt}, hello);
+    proto::connect c;
+    c.source_node_id = 0x4242;
+    proto::encode(c, hello);
+    co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
+    auto up = co_await next(events);
+    REQUIRE(up.status == pg::connection_status::connected);
+    proto::presence_entry e;
+    e.node_id = 77;
+    e.peer_id = "ghost";
+    e.version = 1;
+    e.lifetime_ms = 1000;
+    std::vector<std::uint8_t> bad;
+    proto::encode(proto::flood{false, e}, bad);
+    bad[8 + 4 + 16 + 20] = 250;  // address count
+    co_await asio::async_write(s, asio::buffer(bad), use_awaitable);
+    auto down = co_await next(events);
+    CHECK(down.status == pg::connection_status::disconnected);
+    CHECK(down.reason == proto::error::malformed_message);
+    CHECK(a.find_connection(good.connection.id).is_open());
+    std::error_code ec;
+    a.node_info(77, ec);
+    CHECK(ec == pg::errc::node_not_found);
+  });
+}
+
+// Not run by default: `integration_tests "[.scale]" -s` prints the numbers.
+TEST_CASE("200-node graph: convergence time and flood counts", "[.scale]") {
+  static constexpr int n = 200;
+  run(
+      [](asio::io_context& io) -> awaitable<void> {
+        network net;
+        const auto t0 = std::chrono::steady_clock::now();
+        co_await build(io, net, n, random_graph(n, n / 2, 11), props(), fixed_options());
+        const auto t1 = std::chrono::steady_clock::now();
+        const bool converged = co_await eventually([&] { return all_see_all(net); }, 30'000ms);
+        REQUIRE(converged);
+        const auto t2 = std::chrono::steady_clock::now();
+        const auto links = net.links.size();
+        std::uint64_t sync_sent = 0;
+        for (const auto& g : net.nodes) sync_sent += g.stats().sync_records_sent;
+        const auto build_floods = total_floods(net);
+
+        // One update from one node: time to reach all, floods per link.
+        const auto before = total_floods(net);
+        const auto u0 = std::chrono::steady_clock::now();
+        net.nodes[n / 2].set_node_attributes("changed");
+        const auto target = net.nodes[n / 2].id();
+        const bool spread = co_await eventually(
+            [&] {
+              for (const auto& g : net.nodes) {
+                std::error_code ec;
+                if (g.node_info(target, ec).attributes != "changed") return false;
+              }
+              return true;
+            },
+            30'000ms);
+        REQUIRE(spread);
+        const auto u1 = std::chrono::steady_clock::now();
+        co_await sleep_for(200ms);
+        const auto update_floods = total_floods(net) - before;
+
+        // A new node joins the converged graph: time until all see it.
+        auto late = pg::graph::open(io, "test-graph", "late", fixed_options());
+        const auto j0 = std::chrono::steady_clock::now();
+        co_await late.connect(net.eps[7]);
+        const auto late_id = late.id();
+        const bool joined = co_await eventually(
+            [&] {
+              if (late.nodes().size() != static_cast<std::size_t>(n + 1)) return false;
+              for (const auto& g : net.nodes) {
+                std::error_code ec;
+                g.node_info(late_id, ec);
+                if (ec) return false;
+              }
+              return true;
+            },
+            30'000ms);
+        REQUIRE(joined);
+        const auto j1 = std::chrono::steady_clock::now();
+        using fms = std::chrono::duration<double, std::milli>;
+        std::printf(
+            "200-node graph, %zu links\n"
+            "  build (sequential joins + extra links): %.0f ms; full view after the last link: %.1f ms\n"
+            "  flooded records while building: %llu (%.2f per link per node), sync records: %llu\n"
+            "  one attribute update: all 200 nodes within %.1f ms, %llu FLOODs = %.2f per link (bound 2)\n"
+            "  a new node joins: it and all 200 see each other within %.1f ms\n",
+            links, fms(t1 - t0).count(), fms(t2 - t1).count(), static_cast<unsigned long long>(build_floods),
+            double(build_floods) / double(links) / n, static_cast<unsigned long long>(sync_sent), fms(u1 - u0).count(),
+            static_cast<unsigned long long>(update_floods), double(update_floods) / double(links),
+            fms(j1 - j0).count());
+        CHECK(update_floods <= 2 * links);
+        CHECK(fms(j1 - j0).count() < 2000);
+      },
+      120'000ms);
+}

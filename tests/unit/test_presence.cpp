@@ -1,0 +1,327 @@
+// Unit tests for peergraph/protocol/presence.hpp (FLOOD, SOLICIT_NEW,
+// SYNC_END, ACK) and peergraph/protocol/presence_table.hpp (versioning,
+// expiry, tombstones, caps). No sockets, no clock.
+#include <peergraph/protocol/presence.hpp>
+#include <peergraph/protocol/presence_table.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace pp = peergraph::protocol;
+using pp::error;
+using namespace std::chrono_literals;
+
+namespace {
+
+using bytes = std::vector<std::uint8_t>;
+std::span<const std::uint8_t> view(const bytes& b) { return {b.data(), b.size()}; }
+pp::endpoint ep(const char* addr, std::uint16_t port) { return {asio::ip::make_address(addr), port}; }
+
+std::uint16_t get16(const bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] | (b[at + 1] << 8)); }
+std::uint32_t get32(const bytes& b, std::size_t at) {
+  return static_cast<std::uint32_t>(b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (std::uint32_t(b[at + 3]) << 24));
+}
+void put16(bytes& b, std::size_t at, std::uint16_t v) {
+  b[at] = static_cast<std::uint8_t>(v);
+  b[at + 1] = static_cast<std::uint8_t>(v >> 8);
+}
+
+pp::presence_entry sample(std::uint64_t node = 0x1122334455667788ull, std::uint32_t version = 3) {
+  pp::presence_entry e;
+  e.node_id = node;
+  e.peer_id = "alice";
+  e.version = version;
+  e.lifetime_ms = 1500;
+  e.addresses = {ep("::1", 4000), ep("127.0.0.1", 4001)};
+  e.attributes = "role=seed";
+  return e;
+}
+
+bytes encoded(const pp::flood& f) {
+  bytes b;
+  pp::encode(f, b);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("FLOOD with a presence record: round trip and layout", "[presence][wire]") {
+  pp::flood f{false, sample()};
+  auto b = encoded(f);
+  REQUIRE(b.size() == 8 + 4 + 16 + 28 + 2 * 20 + 5 + 9);
+  CHECK(get32(b, 0) == b.size());
+  CHECK(b[5] == 0x0B);
+  CHECK(get16(b, 8) == 12);
+  CHECK(b[10] == 0);  // not a sync answer
+  CHECK(b[12] == 0x00);
+  CHECK(b[13] == 0x04);  // {00000400-...} little-endian Data1
+  CHECK(get32(b, 28) == 0x55667788u);
+  CHECK(get32(b, 36) == 3);   // version
+  CHECK(get32(b, 40) == 0);   // flags
+  CHECK(get32(b, 44) == 1500);
+  CHECK(b[48] == 2);          // address count
+  CHECK(get16(b, 50) == 5);   // peer id length
+  CHECK(get16(b, 52) == 9);   // attributes length
+  CHECK(get16(b, 56) == 0x0017);
+
+  pp::flood back;
+  REQUIRE_FALSE(pp::decode(view(b), back));
+  CHECK(back == f);
+
+  pp::flood sync_del{true, sample()};
+  std::get<pp::presence_entry>(sync_del.record).deleted = true;
+  auto d = encoded(sync_del);
+  CHECK(d[10] == 0x01);
+  CHECK(get32(d, 40) == 0x02);
+  REQUIRE_FALSE(pp::decode(view(d), back));
+  CHECK(back == sync_del);
+}
+
+TEST_CASE("FLOOD with the graph information record round-trips", "[presence][wire]") {
+  pp::graph_info g;
+  g.version = 1;
+  g.scope = 4;
+  g.presence_lifetime_s = 2;
+  g.presence_max = 5;
+  g.creator_id = "carol";
+  g.friendly_name = "Friends";
+  g.comment = "a comment";
+  pp::flood f{true, g};
+  auto b = encoded(f);
+  pp::flood back;
+  REQUIRE_FALSE(pp::decode(view(b), back));
+  CHECK(back == f);
+  CHECK(std::get<pp::graph_info>(back.record).presence_max == 5);
+}
+
+TEST_CASE("FLOOD rejects malformed records without reading past the frame", "[presence][wire]") {
+  const auto good = encoded(pp::flood{false, sample()});
+  pp::flood out;
+
+  SECTION("every truncation") {
+    for (std::size_t n = 8; n < good.size(); ++n) {
+      bytes t(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
+      put16(t, 0, static_cast<std::uint16_t>(n));
+      t[2] = t[3] = 0;
+      CHECK(pp::decode(view(t), out));
+    }
+  }
+  SECTION("trailing bytes") {
+    auto t = good;
+    t.push_back(0);
+    put16(t, 0, static_cast<std::uint16_t>(t.size()));
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("an address count larger than the frame") {
+    auto t = good;
+    t[48] = 200;
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("a huge attribute length") {
+    auto t = good;
+    put16(t, 52, 0xFFFF);
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("node id zero, version zero, unknown flags") {
+    auto t = good;
+    std::fill(t.begin() + 28, t.begin() + 36, 0);
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+    t = good;
+    std::fill(t.begin() + 36, t.begin() + 40, 0);
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+    t = good;
+    t[40] = 0x10;
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+    t = good;
+    t[10] = 0x80;
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("an empty peer id or one with a NUL") {
+    auto t = good;
+    const auto peer_at = t.size() - 9 - 5;
+    t[peer_at + 1] = 0;
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("an unknown record type") {
+    auto t = good;
+    t[12] = 0x99;
+    CHECK(pp::decode(view(t), out) == error::malformed_message);
+  }
+  SECTION("the wrong message type") {
+    auto t = good;
+    t[5] = 0x0C;
+    CHECK(pp::decode(view(t), out) == error::unexpected_message);
+  }
+}
+
+TEST_CASE("FLOOD decoding survives random corruption", "[presence][wire]") {
+  const auto good = encoded(pp::flood{false, sample()});
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5000; ++i) {
+    auto t = good;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < flips; ++k) t[8 + rng() % (t.size() - 8)] = static_cast<std::uint8_t>(rng());
+    pp::flood out;
+    if (!pp::decode(view(t), out)) {
+      const auto& p = std::get<pp::presence_entry>(out.record);
+      CHECK(p.addresses.size() <= pp::max_presence_addresses);
+      CHECK(p.attributes.size() <= pp::max_attributes_size);
+    }
+  }
+}
+
+TEST_CASE("SOLICIT_NEW, SYNC_END and ACK", "[presence][wire]") {
+  bytes s;
+  pp::encode(pp::solicit_new{}, s);
+  CHECK(s.size() == 12);
+  CHECK(s[5] == 0x06);
+  pp::solicit_new sn;
+  CHECK_FALSE(pp::decode(view(s), sn));
+  // A type list that claims more GUIDs than the frame holds.
+  s[8] = 1;
+  CHECK(pp::decode(view(s), sn) == error::malformed_message);
+
+  bytes e;
+  pp::encode(pp::sync_end{}, e);
+  CHECK(e.size() == 12);
+  CHECK(e[5] == 0x0C);
+  CHECK(e[8] == 0x01);
+  pp::sync_end se;
+  CHECK_FALSE(pp::decode(view(e), se));
+  e[8] = 0;
+  CHECK(pp::decode(view(e), se) == error::malformed_message);
+
+  bytes a = {0, 0, 0, 0, 0x10, 0x0E, 0, 0, 1, 0, 12, 0};
+  a.resize(32);
+  put16(a, 0, 32);
+  CHECK_FALSE(pp::check_ack(view(a)));
+  a[8] = 2;  // two entries in room for one
+  CHECK(pp::check_ack(view(a)) == error::malformed_message);
+}
+
+// ---------------------------------------------------------------- table
+
+TEST_CASE("presence table: new, newer, duplicate, older", "[presence][table]") {
+  pp::presence_table t;
+  auto e = sample(42, 1);
+  auto r = t.apply(e, 0ms);
+  CHECK(r.what == pp::presence_table::result::added);
+  CHECK(r.forward());
+  CHECK(t.live() == 1);
+  REQUIRE(t.find(42));
+  CHECK(t.find(42)->attributes == "role=seed");
+
+  CHECK(t.apply(e, 10ms).what == pp::presence_table::result::stale);
+  CHECK_FALSE(t.apply(e, 10ms).forward());
+
+  auto refresh = e;
+  refresh.version = 2;
+  r = t.apply(refresh, 20ms);
+  CHECK(r.what == pp::presence_table::result::updated);
+  CHECK_FALSE(r.content_changed);
+  CHECK(r.forward());
+
+  auto changed = e;
+  changed.version = 4;
+  changed.attributes = "role=relay";
+  r = t.apply(changed, 30ms);
+  CHECK(r.what == pp::presence_table::result::updated);
+  CHECK(r.content_changed);
+  REQUIRE(r.previous);
+  CHECK(r.previous->attributes == "role=seed");
+
+  auto older = e;
+  older.version = 3;
+  older.attributes = "old";
+  CHECK(t.apply(older, 40ms).what == pp::presence_table::result::stale);
+  CHECK(t.find(42)->attributes == "role=relay");
+}
+
+TEST_CASE("presence table: deletion leaves a tombstone that stops resurrection", "[presence][table]") {
+  pp::presence_table t(pp::presence_table::limits{100, 1000ms, 3'600'000ms});
+  auto e = sample(7, 5);
+  t.apply(e, 0ms);
+  auto del = e;
+  del.version = 6;
+  del.deleted = true;
+  auto r = t.apply(del, 10ms);
+  CHECK(r.what == pp::presence_table::result::removed);
+  REQUIRE(r.previous);
+  CHECK(r.previous->peer_id == "alice");
+  CHECK(t.live() == 0);
+  CHECK_FALSE(t.find(7));
+
+  // A stale live copy arriving later cannot bring the node back...
+  CHECK(t.apply(e, 20ms).what == pp::presence_table::result::stale);
+  CHECK_FALSE(t.find(7));
+  // ...a newer version can.
+  auto back = e;
+  back.version = 7;
+  CHECK(t.apply(back, 30ms).what == pp::presence_table::result::added);
+  CHECK(t.live() == 1);
+
+  // A deletion for a node never seen is kept and forwarded.
+  auto unknown = sample(99, 2);
+  unknown.deleted = true;
+  r = t.apply(unknown, 40ms);
+  CHECK(r.what == pp::presence_table::result::tombstone);
+  CHECK(r.forward());
+  CHECK(t.apply(sample(99, 1), 50ms).what == pp::presence_table::result::stale);
+}
+
+TEST_CASE("presence table: expiry, tombstone hold, remaining lifetime", "[presence][table]") {
+  pp::presence_table t(pp::presence_table::limits{100, 500ms, 3'600'000ms});
+  auto e = sample(1, 1);
+  e.lifetime_ms = 1000;
+  t.apply(e, 0ms);
+  auto f = t.for_forwarding(1, 400ms);
+  REQUIRE(f);
+  CHECK(f->lifetime_ms == 600);
+  CHECK(t.expire(999ms).empty());
+  auto gone = t.expire(1000ms);
+  REQUIRE(gone.size() == 1);
+  CHECK(gone[0].node_id == 1);
+  CHECK(t.live() == 0);
+  CHECK(t.size() == 1);  // the tombstone
+  CHECK(t.apply(e, 1100ms).what == pp::presence_table::result::stale);
+  CHECK(t.expire(1499ms).empty());
+  CHECK(t.size() == 1);
+  t.expire(1500ms);
+  CHECK(t.size() == 0);
+  // Once forgotten, the old version is new again (the hold must outlast copies in flight).
+  CHECK(t.apply(e, 1600ms).what == pp::presence_table::result::added);
+
+  // Lifetimes from the wire are capped; a live entry without lifetime is refused.
+  pp::presence_table capped(pp::presence_table::limits{100, 500ms, 2000ms});
+  auto longlived = sample(2, 1);
+  longlived.lifetime_ms = 4'000'000'000u;
+  capped.apply(longlived, 0ms);
+  CHECK(capped.for_forwarding(2, 0ms)->lifetime_ms == 2000);
+  auto dead = sample(3, 1);
+  dead.lifetime_ms = 0;
+  CHECK(capped.apply(dead, 0ms).what == pp::presence_table::result::rejected);
+}
+
+TEST_CASE("presence table: the cap evicts tombstones first, then rejects", "[presence][table]") {
+  pp::presence_table t(pp::presence_table::limits{3, 10'000ms, 3'600'000ms});
+  t.apply(sample(1, 1), 0ms);
+  t.apply(sample(2, 1), 0ms);
+  auto del = sample(3, 1);
+  del.deleted = true;
+  t.apply(del, 0ms);
+  CHECK(t.size() == 3);
+  CHECK(t.apply(sample(4, 1), 0ms).what == pp::presence_table::result::added);  // tombstone 3 made room
+  CHECK(t.size() == 3);
+  auto r = t.apply(sample(5, 1), 0ms);
+  CHECK(r.what == pp::presence_table::result::rejected);
+  CHECK_FALSE(r.forward());
+  CHECK(t.live() == 3);
+  CHECK(t.count_live_below(4) == 2);
+  CHECK(t.snapshot(0ms, false).size() == 3);
+}

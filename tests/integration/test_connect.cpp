@@ -147,6 +147,53 @@ TEST_CASE("a second neighbor connection to the same node fails with already_exis
   });
 }
 
+namespace {
+
+awaitable<void> dial(pg::graph& g, pg::endpoint ep, std::error_code& result, int& done) {
+  auto [ec, c] = co_await g.connect(ep, asio::experimental::as_tuple(use_awaitable));
+  result = ec;
+  ++done;
+}
+
+}  // namespace
+
+TEST_CASE("two nodes that dial each other at once end with exactly one link", "[connect]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    // The interleaving differs from round to round; whatever it is, one
+    // link must remain, and the same one on both sides.
+    for (int round = 0; round < 20; ++round) {
+      auto a = make_creator(io, "alice");
+      auto b = make_creator(io, "bob");
+      const auto ea = a.listen(loopback6());
+      const auto eb = b.listen(loopback6());
+      std::error_code ab, ba;
+      int done = 0;
+      asio::co_spawn(io, dial(a, eb, ab, done), asio::detached);
+      asio::co_spawn(io, dial(b, ea, ba, done), asio::detached);
+      for (int i = 0; i < 500 && done < 2; ++i) co_await sleep_for(2ms);
+      REQUIRE(done == 2);
+      CHECK((!ab || !ba));  // at least one connect succeeded
+      if (ab) CHECK(ab == pg::errc::already_exists);
+      if (ba) CHECK(ba == pg::errc::already_exists);
+      // Let the loser's link close on both ends.
+      for (int i = 0; i < 500; ++i) {
+        if (a.connections(pg::connection_kind::neighbor).size() == 1 &&
+            b.connections(pg::connection_kind::neighbor).size() == 1)
+          break;
+        co_await sleep_for(2ms);
+      }
+      const auto at_a = a.connections(pg::connection_kind::neighbor);
+      const auto at_b = b.connections(pg::connection_kind::neighbor);
+      REQUIRE(at_a.size() == 1);
+      REQUIRE(at_b.size() == 1);
+      CHECK(at_a[0].node == b.id());
+      CHECK(at_b[0].node == a.id());
+      a.close();
+      b.close();
+    }
+  }, 30'000ms);
+}
+
 TEST_CASE("connecting to one's own node fails with connect_self", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
     auto a = make_creator(io);

@@ -248,9 +248,14 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
         remote_peer_ = w.peer_id;
         remote_addresses_ = w.addresses;
         if (kind_ == connection_kind::neighbor && graph_->has_neighbor(remote_node_, this)) {
-          // Both nodes dialled each other at once; keep the older link.
-          terminate(errc::already_exists);
-          return;
+          // Both nodes dialled each other at once and each accepted the
+          // other's link. Both keep the one the smaller node id dialled, so
+          // exactly one survives (keeping "ours" on both sides drops both).
+          if (graph_->node() > remote_node_) {
+            terminate(errc::already_exists);
+            return;
+          }
+          graph_->drop_duplicate_neighbors(remote_node_, this);
         }
         become_established();
       } else if (r.kind != protocol::initiator::outcome::pending) {

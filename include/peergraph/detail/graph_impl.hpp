@@ -235,6 +235,15 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     return out;
   }
 
+  /// Closes every established neighbor link to `node` except `keep`.
+  void drop_duplicate_neighbors(node_id node, const connection_type* keep) {
+    std::vector<std::shared_ptr<connection_type>> extra;
+    for (const auto& [id, c] : connections_)
+      if (c.get() != keep && c->kind() == connection_kind::neighbor && c->is_established() && c->remote_node() == node)
+        extra.push_back(c);
+    for (auto& c : extra) c->close(errc::already_exists);
+  }
+
   bool has_neighbor(node_id node, const connection_type* except) const {
     for (const auto& [id, c] : connections_)
       if (c.get() != except && c->kind() == connection_kind::neighbor && c->is_established() &&

@@ -107,7 +107,8 @@ def results_table(figures, order):
            "|---|---:|---|---:|---:|---:|---:|---:|"]
     for scenario, size, metric in order:
         v = {s: figures.get((scenario, s, size, metric)) for s in SYSTEMS}
-        out.append(f"| {scenario} | {size_name(size)} | {METRIC_NAMES.get(metric, metric)} | "
+        shown_size = f"{size} nodes" if scenario == "presence" else size_name(size)
+        out.append(f"| {scenario} | {shown_size} | {METRIC_NAMES.get(metric, metric)} | "
                    + " | ".join(fmt_value(metric, v[s]) for s in SYSTEMS)
                    + f" | {ratio(v['peergraph'], v['asio'])} | {ratio(v['peergraph'], v['zeromq'])} |")
     return "\n".join(out)

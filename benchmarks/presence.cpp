@@ -30,11 +30,13 @@
 //               has been flooded for 100 ms. The FLOOD frames sent by all
 //               nodes in that window (graph_stats::floods_sent deltas),
 //               divided by the number of neighbor links. Five updates per
-//               repetition (--quick: two), from different nodes, one after
-//               the other; the repetition's figure is their mean, the
-//               reported figure the median over repetitions. Each node
+//               repetition (--quick: two), each from a node drawn at random,
+//               one after the other; the repetition's figure is their mean,
+//               the reported figure the median over repetitions. Each node
 //               forwards a version once to every neighbor but the sender,
-//               so the expected value is at most 2 (docs/presence.md).
+//               so the value is at most 2, and exactly
+//               (2 links - (N - 1)) / links when no two copies cross on a
+//               link (docs/presence.md).
 //
 // Repetitions: --reps for 50 nodes, at most 3 for 200 nodes; 1 with --quick.
 // Between repetitions every graph is closed and the run waits until the

@@ -32,11 +32,14 @@
 //               divided by the number of neighbor links. Five updates per
 //               repetition (--quick: two), each from a node drawn at random,
 //               one after the other; the repetition's figure is their mean,
-//               the reported figure the median over repetitions. Each node
-//               forwards a version once to every neighbor but the sender,
-//               so the value is at most 2, and exactly
-//               (2 links - (N - 1)) / links when no two copies cross on a
-//               link (docs/presence.md).
+//               the reported figure the median over repetitions. The
+//               origin sends the new version on each of its links and every
+//               other node forwards it once, on each of its links but the
+//               one it first came on (docs/presence.md), so an update costs
+//               exactly 2 links - (N - 1) FLOODs if each node takes it once
+//               (checked: graph_stats::floods_useful); the figure tells
+//               whether the engine does that, the shape decides the value
+//               (about 1.33 with N/2 extra links).
 //
 // Repetitions: --reps for 50 nodes, at most 3 for 200 nodes; 1 with --quick.
 // Between repetitions every graph is closed and the run waits until the

@@ -4,8 +4,8 @@
 //
 // A scenario is one function `asio::awaitable<void> f(bench::context&)`
 // that measures peergraph and its baselines and appends figures to
-// `context::out`; main.cpp lists them. Adding a scenario (presence, say) is
-// one more file with one such function and one line in that list.
+// `context::out`; main.cpp lists them. Adding a scenario is one more file
+// with one such function and one line in that list.
 #ifndef PEERGRAPH_BENCHMARKS_COMMON_HPP
 #define PEERGRAPH_BENCHMARKS_COMMON_HPP
 
@@ -191,6 +191,7 @@ awaitable<void> run_connect(context& ctx);      // setup.cpp
 awaitable<void> run_open_direct(context& ctx);  // setup.cpp
 awaitable<void> run_events(context& ctx);       // events.cpp
 awaitable<void> run_idle_memory(context& ctx);  // idle_memory.cpp
+awaitable<void> run_presence(context& ctx);     // presence.cpp
 
 }  // namespace bench
 

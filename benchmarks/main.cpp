@@ -2,7 +2,7 @@
 // plain Asio baseline and ZeroMQ in the same run (docs/benchmarks.md).
 //
 //   peergraph-bench [--quick] [--json FILE] [--reps N] [--seconds S]
-//                   [--scenario NAME] [--system peergraph|peergraph-owned|asio|zeromq] [--size BYTES]
+//                   [--scenario NAME] [--system peergraph|peergraph-owned|asio|zeromq] [--size N]
 //
 // Each scenario runs on an io_context of its own, on this thread; every
 // figure is the median of --reps repetitions (default 5). --quick runs one
@@ -23,16 +23,15 @@ struct scenario {
   awaitable<void> (*run)(context&);
 };
 
-// The scenarios, in the order they run. Presence convergence ("presence":
-// converge_s and flood_msgs_per_link for 50 and 200 nodes) joins this list
-// once presence is implemented.
-constexpr std::array<scenario, 6> scenarios{{
+// The scenarios, in the order they run.
+constexpr std::array<scenario, 7> scenarios{{
     {"stream", run_stream},
     {"pingpong", run_pingpong},
     {"connect", run_connect},
     {"open_direct", run_open_direct},
     {"events", run_events},
     {"idle_memory", run_idle_memory},
+    {"presence", run_presence},
 }};
 
 bool is_schema_system(const std::string& s) { return s == peergraph_system || s == asio_system || s == zeromq_system; }
@@ -112,7 +111,7 @@ void print_table(const std::vector<figure>& all) {
     const auto* a = find(all, r.scenario, asio_system, r.size, r.metric);
     const auto* z = find(all, r.scenario, zeromq_system, r.size, r.metric);
     const auto label = r.system == peergraph_system ? r.scenario : r.scenario + " (owned send)";
-    const auto size = r.size ? size_name(r.size) : std::string("-");
+    const auto size = !r.size ? std::string("-") : r.scenario == "presence" ? fmt::format("{} n", r.size) : size_name(r.size);
     const auto show = [&r](const figure* f) { return f ? format_value(r.metric, f->value) : std::string("-"); };
     fmt::print("{:<24} {:>7} {:<15} {:>13} {:>13} {:>13} {:>8} {:>8}\n", label, size, r.metric, show(p), show(a),
                show(z), ratio(p, a), ratio(p, z));
@@ -144,7 +143,7 @@ void usage(std::FILE* to) {
   fmt::print(to,
              "\n"
              "  --system NAME     only this system: peergraph, peergraph-owned, asio, zeromq\n"
-             "  --size BYTES      only this message size (stream, pingpong)\n");
+             "  --size N          only this message size in bytes (stream, pingpong) or node count (presence)\n");
 }
 
 }  // namespace

@@ -107,7 +107,8 @@ def results_table(figures, order):
            "|---|---:|---|---:|---:|---:|---:|---:|"]
     for scenario, size, metric in order:
         v = {s: figures.get((scenario, s, size, metric)) for s in SYSTEMS}
-        out.append(f"| {scenario} | {size_name(size)} | {METRIC_NAMES.get(metric, metric)} | "
+        shown_size = f"{size} nodes" if scenario == "presence" else size_name(size)
+        out.append(f"| {scenario} | {shown_size} | {METRIC_NAMES.get(metric, metric)} | "
                    + " | ".join(fmt_value(metric, v[s]) for s in SYSTEMS)
                    + f" | {ratio(v['peergraph'], v['asio'])} | {ratio(v['peergraph'], v['zeromq'])} |")
     return "\n".join(out)
@@ -229,6 +230,24 @@ def make_plots(figures, out_dir):
             grouped(ax, [sc for sc, _ in keys], series, log=log)
             ax.set_title(title, fontsize=10)
         save(fig, "setup_events_memory.png")
+
+    # Presence: convergence and flood cost by node count (peergraph only).
+    nodes = sorted({k[2] for k in figures if k[0] == "presence" and k[1] == "peergraph"})
+    if nodes:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.8))
+        for ax, metric, label, bound, bound_label in (
+                (a1, "converge_s", "convergence, s", 2.0, "target for 200 nodes: 2 s"),
+                (a2, "flood_msgs_per_link", "FLOODs per link and update", 3.0, "target: 3")):
+            ys = [figures.get(("presence", "peergraph", n, metric)) for n in nodes]
+            ax.bar(range(len(nodes)), [y if y is not None else 0 for y in ys], 0.5, color=COLORS["peergraph"])
+            ax.axhline(bound, color="#d62728", linestyle="--", linewidth=1, label=bound_label)
+            ax.set_xticks(range(len(nodes)))
+            ax.set_xticklabels([f"{n} nodes" for n in nodes])
+            ax.set_ylabel(label)
+            ax.set_title(f"presence: {label} (lower is better)", fontsize=10)
+            ax.grid(axis="y", alpha=0.3)
+            ax.legend(fontsize=8)
+        save(fig, "presence.png")
 
     # Targets: the fraction of each target achieved (1 = exactly met).
     rows = [(t[6], evaluate(figures, t)) for t in TARGETS]

@@ -46,7 +46,8 @@ bool register_events(node& n) {
 
 // Drains events until `wanted` accepts one (at most ~5 s). Returns that
 // event for the caller to free, or NULL; every other event is freed here.
-PEER_GRAPH_EVENT_DATA* wait_for(node& n, const char* what, const std::function<bool(const PEER_GRAPH_EVENT_DATA&)>& wanted) {
+PEER_GRAPH_EVENT_DATA* wait_for(node& n, const char* what,
+                                const std::function<bool(const PEER_GRAPH_EVENT_DATA&)>& wanted) {
   for (int round = 0; round < 50; ++round) {
     PEER_GRAPH_EVENT_DATA* data = nullptr;
     while (PeerGraphGetEventData(n.reg, &data) == S_OK) {

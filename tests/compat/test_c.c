@@ -51,7 +51,8 @@ static int wait_node_and_sync(HANDLE ev, HPEEREVENT reg, PCWSTR peer, ULONGLONG 
       if (data->eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (data->dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED))
         synced = 1;
       if (data->eventType == PEER_GRAPH_EVENT_NODE_CHANGED &&
-          data->nodeChangeData.changeType == PEER_NODE_CHANGE_CONNECTED && wcscmp(data->nodeChangeData.pwzPeerId, peer) == 0) {
+          data->nodeChangeData.changeType == PEER_NODE_CHANGE_CONNECTED &&
+          wcscmp(data->nodeChangeData.pwzPeerId, peer) == 0) {
         seen = 1;
         *node = data->nodeChangeData.ullNodeId;
       }

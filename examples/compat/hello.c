@@ -1,17 +1,17 @@
 /* hello.c: the documented Peer Graphing API from C11.
  *
- * Alice creates a graph and listens on loopback; Bob opens it, connects,
- * and once the NEIGHBOR_CONNECTION event confirms the connection id that
- * PeerGraphConnect returned, sends one message on it. Alice prints what
- * arrives.
+ * Alice creates a graph and listens on loopback on a port the system picks,
+ * which she reads back with PeerGraphGetNodeInfo(alice, 0, ...). Bob opens
+ * the graph, connects to that address, and once the NEIGHBOR_CONNECTION
+ * event confirms the connection id that PeerGraphConnect returned, sends one
+ * message on it. Alice prints what arrives.
  *
- *   compat-hello [port]     default port 31410
+ *   compat-hello
  */
 #include <p2p.h>
 
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static GUID hello_type = {0x9a0b3c51, 0x2f1e, 0x4d7a, {0x81, 0x3c, 0x5e, 0x60, 0x12, 0x77, 0xa4, 0x0d}};
@@ -30,9 +30,9 @@ static PEER_GRAPH_EVENT_DATA *wait_for(HANDLE event, HPEEREVENT reg, PEER_GRAPH_
   return NULL;
 }
 
-int main(int argc, char **argv) {
-  const WORD port = (WORD)(argc > 1 ? atoi(argv[1]) : 31410);
+int main(void) {
   PEER_VERSION_DATA version;
+  PEER_NODE_INFO *self = NULL;
   PEER_GRAPH_PROPERTIES props;
   PEER_GRAPH_EVENT_REGISTRATION regs[2];
   PEER_ADDRESS addr;
@@ -61,17 +61,20 @@ int main(int argc, char **argv) {
   PeerGraphDelete(graph_id, creator, L"hello-alice.db");
   if (FAILED(PeerGraphCreate(&props, L"hello-alice.db", NULL, &alice)) ||
       FAILED(PeerGraphRegisterEvent(alice, alice_event, 2, regs, &alice_reg)) ||
-      FAILED(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, port)))
+      FAILED(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0)) ||
+      FAILED(PeerGraphGetNodeInfo(alice, 0, &self)))
     goto done;
+  if (self->cAddresses == 0) {
+    PeerGraphFreeData(self);
+    goto done;
+  }
+  addr = self->pAddresses[0];
+  printf("alice listens on port %u\n", (unsigned)ntohs(addr.sin6.sin6_port));
+  PeerGraphFreeData(self);
   if (FAILED(PeerGraphOpen(graph_id, L"bob", L"hello-bob.db", NULL, 0, NULL, &bob)) ||
       FAILED(PeerGraphRegisterEvent(bob, bob_event, 2, regs, &bob_reg)))
     goto done;
 
-  memset(&addr, 0, sizeof addr);
-  addr.dwSize = sizeof addr;
-  addr.sin6.sin6_family = AF_INET6;
-  addr.sin6.sin6_port = htons(port);
-  addr.sin6.sin6_addr = in6addr_loopback;
   if (FAILED(PeerGraphConnect(bob, NULL, &addr, &connection))) goto done;
   ev = wait_for(bob_event, bob_reg, PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION);
   if (!ev || ev->connectionChangeData.status != PEER_CONNECTED || ev->connectionChangeData.ullConnectionId != connection) {

@@ -1,24 +1,22 @@
 // whisper: three nodes written against the documented Peer Graphing API
 // (<p2p.h>), built on Linux with peergraph_compat.
 //
-// Alice creates a graph and listens; Bob and Carol open it and connect to
-// her. Carol then looks Alice up by peer id among her connections, opens a
-// direct connection to that address and whispers; Alice answers on the same
+// Alice creates a graph and listens on a port the system picks; she reads it
+// back with PeerGraphGetNodeInfo(hGraph, 0, ...). Bob opens the graph,
+// connects to her, waits until he has synchronized (only then may a joining
+// node listen) and listens too. Carol connects to Bob alone. She then finds
+// Alice by peer id with PeerGraphEnumNodes, opens a direct connection to the
+// first address Alice publishes and whispers; Alice answers on the same
 // connection. Each node waits on its Win32 event and drains its events.
 //
-//   whisper [port]      Alice listens on loopback at `port` (default 31400)
-//
-// Once node enumeration is available, Carol finds Alice with
-// PeerGraphEnumNodes(hGraph, L"alice", ...) and Alice listens on port 0 and
-// reads her port back with PeerGraphGetNodeInfo(hGraph, 0, ...).
+//   compat-whisper
 #include <p2p.h>
 
 #include <arpa/inet.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <cwchar>
+#include <functional>
 #include <initializer_list>
 
 namespace {
@@ -38,40 +36,91 @@ bool check(HRESULT hr, const char* what) {
 }
 
 bool register_events(node& n) {
-  PEER_GRAPH_EVENT_REGISTRATION regs[] = {{PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, nullptr},
+  PEER_GRAPH_EVENT_REGISTRATION regs[] = {{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},
+                                          {PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, nullptr},
                                           {PEER_GRAPH_EVENT_DIRECT_CONNECTION, nullptr},
                                           {PEER_GRAPH_EVENT_INCOMING_DATA, &whisper_type}};
   n.event = CreateEvent(nullptr, FALSE, FALSE, nullptr);
-  return check(PeerGraphRegisterEvent(n.graph, n.event, 3, regs, &n.reg), "PeerGraphRegisterEvent");
+  return check(PeerGraphRegisterEvent(n.graph, n.event, 4, regs, &n.reg), "PeerGraphRegisterEvent");
 }
 
-// Waits (at most ~5 s) for an event of `type`; the caller frees it.
-PEER_GRAPH_EVENT_DATA* wait_for(node& n, PEER_GRAPH_EVENT_TYPE type) {
+// Drains events until `wanted` accepts one (at most ~5 s). Returns that
+// event for the caller to free, or NULL; every other event is freed here.
+PEER_GRAPH_EVENT_DATA* wait_for(node& n, const char* what,
+                                const std::function<bool(const PEER_GRAPH_EVENT_DATA&)>& wanted) {
   for (int round = 0; round < 50; ++round) {
     PEER_GRAPH_EVENT_DATA* data = nullptr;
     while (PeerGraphGetEventData(n.reg, &data) == S_OK) {
-      if (data->eventType == type) return data;
+      if (wanted(*data)) return data;
       PeerGraphFreeData(data);
     }
     WaitForSingleObject(n.event, 100);
   }
-  std::fprintf(stderr, "%ls: no event of type %d\n", n.name, static_cast<int>(type));
+  std::fprintf(stderr, "%ls: no %s\n", n.name, what);
   return nullptr;
 }
 
-bool connect_to(node& n, WORD port) {
-  PEER_ADDRESS addr{};
-  addr.dwSize = sizeof addr;
-  addr.sin6.sin6_family = AF_INET6;
-  addr.sin6.sin6_port = htons(port);
-  addr.sin6.sin6_addr = in6addr_loopback;
-  ULONGLONG id = 0;
-  if (!check(PeerGraphConnect(n.graph, L"alice", &addr, &id), "PeerGraphConnect")) return false;
-  auto* ev = wait_for(n, PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION);
-  const bool ok = ev && ev->connectionChangeData.ullConnectionId == id && ev->connectionChangeData.status == PEER_CONNECTED;
-  PeerGraphFreeData(ev);
-  std::printf("%ls: neighbor connection to alice %s\n", n.name, ok ? "up" : "failed");
+bool is_type(const PEER_GRAPH_EVENT_DATA& e, PEER_GRAPH_EVENT_TYPE type) { return e.eventType == type; }
+
+// Listens on loopback, port 0, and returns the address the node listens on.
+bool listen(node& n, PEER_ADDRESS& out) {
+  if (!check(PeerGraphListen(n.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0), "PeerGraphListen")) return false;
+  PEER_NODE_INFO* self = nullptr;
+  if (!check(PeerGraphGetNodeInfo(n.graph, 0, &self), "PeerGraphGetNodeInfo")) return false;
+  const bool ok = self->cAddresses > 0;
+  if (ok) {
+    out = self->pAddresses[0];
+    std::printf("%ls: node %016llx listens on port %u\n", n.name, static_cast<unsigned long long>(self->ullNodeId),
+                static_cast<unsigned>(ntohs(out.sin6.sin6_port)));
+  }
+  PeerGraphFreeData(self);
   return ok;
+}
+
+// Opens the graph, connects to `peer` at `address` and waits until the node
+// has synchronized.
+bool join(node& n, PCWSTR graph_id, PCWSTR db, PCWSTR peer, PEER_ADDRESS address) {
+  if (!check(PeerGraphOpen(graph_id, n.name, db, nullptr, 0, nullptr, &n.graph), "PeerGraphOpen") ||
+      !register_events(n))
+    return false;
+  ULONGLONG id = 0;
+  if (!check(PeerGraphConnect(n.graph, peer, &address, &id), "PeerGraphConnect")) return false;
+  bool failed = false;
+  auto* ev = wait_for(n, "synchronization", [&](const PEER_GRAPH_EVENT_DATA& e) {
+    if (e.eventType == PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION && e.connectionChangeData.ullConnectionId == id &&
+        e.connectionChangeData.status == PEER_CONNECTION_FAILED) {
+      failed = true;
+      return true;
+    }
+    return e.eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (e.dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED) != 0;
+  });
+  PeerGraphFreeData(ev);
+  std::printf("%ls: connected to %ls, %s\n", n.name, peer, ev && !failed ? "synchronized" : "failed");
+  return ev && !failed;
+}
+
+// Finds the node of `peer` among those the graph knows, as PEER_NODE_INFO
+// items, and copies its first address.
+bool find_node(node& n, PCWSTR peer, PEER_ADDRESS& out) {
+  HPEERENUM en = nullptr;
+  if (!check(PeerGraphEnumNodes(n.graph, peer, &en), "PeerGraphEnumNodes")) return false;
+  ULONG count = 0;
+  PeerGraphGetItemCount(en, &count);
+  bool found = false;
+  if (count > 0) {
+    count = 1;  // the first match is enough
+    PEER_NODE_INFO** nodes = nullptr;
+    if (SUCCEEDED(PeerGraphGetNextItem(en, &count, reinterpret_cast<PVOID**>(&nodes))) && count > 0) {
+      if (nodes[0]->cAddresses > 0) {
+        out = nodes[0]->pAddresses[0];
+        found = true;
+      }
+      PeerGraphFreeData(nodes);
+    }
+  }
+  PeerGraphEndEnumeration(en);
+  std::printf("%ls: %ls %s\n", n.name, peer, found ? "found by peer id" : "not found");
+  return found;
 }
 
 bool say(node& n, ULONGLONG connection, const char* text) {
@@ -80,7 +129,7 @@ bool say(node& n, ULONGLONG connection, const char* text) {
                "PeerGraphSendData");
 }
 
-int run(WORD port) {
+int run() {
   node alice{L"alice"}, bob{L"bob"}, carol{L"carol"};
   WCHAR graph_id[] = L"whisper-example", creator[] = L"alice", friendly[] = L"Whisper example";
   PEER_GRAPH_PROPERTIES props{};
@@ -93,54 +142,33 @@ int run(WORD port) {
   props.cPresenceMax = static_cast<ULONG>(-1);
 
   PeerGraphDelete(graph_id, creator, L"alice.db");  // as GraphChat does: start from a fresh database
-  if (!check(PeerGraphCreate(&props, L"alice.db", nullptr, &alice.graph), "PeerGraphCreate")) return 1;
-  if (!register_events(alice)) return 1;
-  if (!check(PeerGraphListen(alice.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, port), "PeerGraphListen")) return 1;
-
-  for (node* n : {&bob, &carol}) {
-    if (!check(PeerGraphOpen(graph_id, n->name, n == &bob ? L"bob.db" : L"carol.db", nullptr, 0, nullptr, &n->graph),
-               "PeerGraphOpen"))
-      return 1;
-    if (!register_events(*n) || !connect_to(*n, port)) return 1;
-  }
-
-  // Carol finds Alice by peer id among her connections.
-  HPEERENUM en = nullptr;
-  if (!check(PeerGraphEnumConnections(carol.graph, PEER_CONNECTION_NEIGHBOR, &en), "PeerGraphEnumConnections")) return 1;
-  ULONG count = 0;
-  PeerGraphGetItemCount(en, &count);
-  PVOID* items = nullptr;
-  PEER_ADDRESS alice_address{};
-  bool found = false;
-  if (SUCCEEDED(PeerGraphGetNextItem(en, &count, &items))) {
-    for (ULONG i = 0; i < count; ++i) {
-      auto* info = static_cast<PEER_CONNECTION_INFO*>(items[i]);
-      if (std::wcscmp(info->pwzPeerId, L"alice") == 0) {
-        alice_address = info->address;
-        found = true;
-      }
-    }
-    PeerGraphFreeData(items);
-  }
-  PeerGraphEndEnumeration(en);
-  if (!found) return std::fprintf(stderr, "carol: alice not found\n"), 1;
-
-  ULONGLONG direct = 0;
-  if (!check(PeerGraphOpenDirectConnection(carol.graph, L"alice", &alice_address, &direct),
-             "PeerGraphOpenDirectConnection"))
+  PEER_ADDRESS alice_address{}, bob_address{};
+  if (!check(PeerGraphCreate(&props, L"alice.db", nullptr, &alice.graph), "PeerGraphCreate") ||
+      !register_events(alice) || !listen(alice, alice_address))
     return 1;
-  auto* ev = wait_for(carol, PEER_GRAPH_EVENT_DIRECT_CONNECTION);
+  if (!join(bob, graph_id, L"bob.db", L"alice", alice_address) || !listen(bob, bob_address)) return 1;
+  if (!join(carol, graph_id, L"carol.db", L"bob", bob_address)) return 1;
+
+  PEER_ADDRESS target{};
+  if (!find_node(carol, L"alice", target)) return 1;
+  ULONGLONG direct = 0;
+  if (!check(PeerGraphOpenDirectConnection(carol.graph, L"alice", &target, &direct), "PeerGraphOpenDirectConnection"))
+    return 1;
+  auto* ev = wait_for(carol, "direct connection", [&](const PEER_GRAPH_EVENT_DATA& e) {
+    return e.eventType == PEER_GRAPH_EVENT_DIRECT_CONNECTION && e.connectionChangeData.ullConnectionId == direct;
+  });
   const bool up = ev && ev->connectionChangeData.status == PEER_CONNECTED;
   PeerGraphFreeData(ev);
   if (!up || !say(carol, direct, "psst, alice: bob has the cake")) return 1;
 
-  ev = wait_for(alice, PEER_GRAPH_EVENT_INCOMING_DATA);
+  auto incoming = [](const PEER_GRAPH_EVENT_DATA& e) { return is_type(e, PEER_GRAPH_EVENT_INCOMING_DATA); };
+  ev = wait_for(alice, "whisper", incoming);
   if (!ev) return 1;
   std::printf("alice hears: %s\n", reinterpret_cast<const char*>(ev->incomingData.data.pbData));
   const ULONGLONG back = ev->incomingData.ullConnectionId;
   PeerGraphFreeData(ev);
   if (!say(alice, back, "thanks, carol")) return 1;
-  ev = wait_for(carol, PEER_GRAPH_EVENT_INCOMING_DATA);
+  ev = wait_for(carol, "answer", incoming);
   if (!ev) return 1;
   std::printf("carol hears: %s\n", reinterpret_cast<const char*>(ev->incomingData.data.pbData));
   PeerGraphFreeData(ev);
@@ -156,11 +184,10 @@ int run(WORD port) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const WORD port = static_cast<WORD>(argc > 1 ? std::atoi(argv[1]) : 31400);
+int main() {
   PEER_VERSION_DATA version;
   if (!check(PeerGraphStartup(PEER_GRAPH_VERSION, &version), "PeerGraphStartup")) return 1;
-  const int rc = run(port);
+  const int rc = run();
   PeerGraphShutdown();
   return rc;
 }

@@ -74,8 +74,10 @@ struct node {
     PEER_GRAPH_EVENT_REGISTRATION r[] = {{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},
                                          {PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, nullptr},
                                          {PEER_GRAPH_EVENT_DIRECT_CONNECTION, nullptr},
-                                         {PEER_GRAPH_EVENT_INCOMING_DATA, nullptr}};
-    return PeerGraphRegisterEvent(graph, event, 4, r, &reg);
+                                         {PEER_GRAPH_EVENT_INCOMING_DATA, nullptr},
+                                         {PEER_GRAPH_EVENT_NODE_CHANGED, nullptr},
+                                         {PEER_GRAPH_EVENT_CONNECTION_REQUIRED, nullptr}};
+    return PeerGraphRegisterEvent(graph, event, 6, r, &reg);
   }
   bool wait(const std::function<bool(const PEER_GRAPH_EVENT_DATA&)>& pred) { return wait_for(event, reg, pred); }
   ~node() {
@@ -84,6 +86,11 @@ struct node {
     CloseHandle(event);
   }
 };
+
+/// A STATUS_CHANGED event that says the graph has synchronized.
+inline bool synchronized(const PEER_GRAPH_EVENT_DATA& e) {
+  return e.eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (e.dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED) != 0;
+}
 
 inline PEER_GRAPH_PROPERTIES properties(PWSTR graph_id, PWSTR creator) {
   PEER_GRAPH_PROPERTIES p{};

@@ -6,8 +6,6 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 static int failures = 0;
 #define EXPECT(cond)                                                  \
@@ -20,19 +18,6 @@ static int failures = 0;
 
 static const GUID chat_type = {0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0x57, 0xb0}};
 
-/* A loopback port that was free a moment ago. */
-static WORD free_port(void) {
-  struct sockaddr_in6 a;
-  socklen_t len = sizeof a;
-  int s = socket(AF_INET6, SOCK_STREAM, 0);
-  memset(&a, 0, sizeof a);
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(s, (struct sockaddr *)&a, &len) != 0)
-    return 0;
-  close(s);
-  return ntohs(a.sin6_port);
-}
 
 /* Waits for an event of `type` (and, if `status` is non-zero, that connection
  * status), draining and freeing everything else; the event comes back in
@@ -55,10 +40,35 @@ static int wait_event(HANDLE ev, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type, int
   return 0;
 }
 
+/* Drains until both the NODE_CHANGED (connected) event for `peer` and a
+ * STATUS_CHANGED event with the synchronized flag have arrived; the node's id
+ * goes to *node. */
+static int wait_node_and_sync(HANDLE ev, HPEEREVENT reg, PCWSTR peer, ULONGLONG *node) {
+  int rounds, synced = 0, seen = 0;
+  for (rounds = 0; rounds < 100 && !(synced && seen); ++rounds) {
+    PEER_GRAPH_EVENT_DATA *data = NULL;
+    while (PeerGraphGetEventData(reg, &data) == S_OK) {
+      if (data->eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (data->dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED))
+        synced = 1;
+      if (data->eventType == PEER_GRAPH_EVENT_NODE_CHANGED &&
+          data->nodeChangeData.changeType == PEER_NODE_CHANGE_CONNECTED &&
+          wcscmp(data->nodeChangeData.pwzPeerId, peer) == 0) {
+        seen = 1;
+        *node = data->nodeChangeData.ullNodeId;
+      }
+      PeerGraphFreeData(data);
+    }
+    if (!(synced && seen)) WaitForSingleObject(ev, 100);
+  }
+  return synced && seen;
+}
+
 int main(void) {
   PEER_VERSION_DATA version;
   PEER_GRAPH_PROPERTIES props;
-  PEER_GRAPH_EVENT_REGISTRATION regs[3];
+  PEER_GRAPH_EVENT_REGISTRATION regs[4];
+  PEER_NODE_INFO *info = NULL, **nodes = NULL;
+  ULONGLONG alice_node = 0, seen_node = 0;
   PEER_GRAPH_EVENT_DATA *data = NULL;
   PEER_ADDRESS addr;
   HGRAPH alice = NULL, bob = NULL;
@@ -70,7 +80,7 @@ int main(void) {
   PVOID *items = NULL;
   DWORD status = 0;
   const char text[] = "hello from C";
-  const WORD port = free_port();
+  WORD port = 0;
   WCHAR graph_id[] = L"c-graph", creator[] = L"alice";
 
   EXPECT(PeerGraphCreate(NULL, L"db", NULL, &alice) == PEER_E_NOT_INITIALIZED);
@@ -96,9 +106,25 @@ int main(void) {
   regs[1].pType = (GUID *)&chat_type;
   regs[2].eventType = PEER_GRAPH_EVENT_STATUS_CHANGED;
   regs[2].pType = NULL;
-  EXPECT(PeerGraphRegisterEvent(alice, alice_event, 3, regs, &alice_reg) == S_OK);
-  EXPECT(PeerGraphRegisterEvent(bob, bob_event, 3, regs, &bob_reg) == S_OK);
-  EXPECT(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, port) == S_OK);
+  regs[3].eventType = PEER_GRAPH_EVENT_NODE_CHANGED;
+  regs[3].pType = NULL;
+  EXPECT(PeerGraphRegisterEvent(alice, alice_event, 4, regs, &alice_reg) == S_OK);
+  EXPECT(PeerGraphRegisterEvent(bob, bob_event, 4, regs, &bob_reg) == S_OK);
+  EXPECT(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
+  /* Port 0: the node's information gives the port the system picked. */
+  EXPECT(PeerGraphGetNodeInfo(alice, 0, NULL) == E_INVALIDARG);
+  EXPECT(PeerGraphGetNodeInfo(alice, 0, &info) == S_OK);
+  if (info) {
+    EXPECT(info->dwSize == sizeof(PEER_NODE_INFO));
+    EXPECT(wcscmp(info->pwzPeerId, L"alice") == 0);
+    EXPECT(info->cAddresses == 1);
+    if (info->cAddresses == 1) port = ntohs(info->pAddresses[0].sin6.sin6_port);
+    alice_node = info->ullNodeId;
+  }
+  PeerGraphFreeData(info);
+  info = NULL;
+  EXPECT(port != 0);
+  EXPECT(PeerGraphEnumNodes(bob, NULL, &en) == PEER_E_GRAPH_NOT_READY);
 
   memset(&addr, 0, sizeof addr);
   addr.dwSize = sizeof addr;
@@ -117,6 +143,22 @@ int main(void) {
 
   EXPECT(PeerGraphGetStatus(bob, &status) == S_OK);
   EXPECT((status & PEER_GRAPH_STATUS_HAS_CONNECTIONS) != 0);
+
+  /* Bob learns Alice's node by synchronizing, then finds her by peer id. */
+  EXPECT(wait_node_and_sync(bob_event, bob_reg, L"alice", &seen_node));
+  EXPECT(seen_node == alice_node);
+  EXPECT(PeerGraphEnumNodes(bob, L"alice", &en) == S_OK);
+  EXPECT(PeerGraphGetItemCount(en, &count) == S_OK && count == 1);
+  EXPECT(PeerGraphGetNextItem(en, &count, (PVOID **)&nodes) == S_OK && count == 1);
+  if (count == 1) {
+    EXPECT(nodes[0]->ullNodeId == alice_node);
+    EXPECT(nodes[0]->cAddresses == 1 && ntohs(nodes[0]->pAddresses[0].sin6.sin6_port) == port);
+  }
+  PeerGraphFreeData(nodes);
+  EXPECT(PeerGraphEndEnumeration(en) == S_OK);
+  EXPECT(PeerGraphSetNodeAttributes(alice, L"status=here") == S_OK);
+  EXPECT(PeerGraphSetPresence(alice, TRUE) == S_OK);
+  EXPECT(PeerGraphGetNodeInfo(bob, 42, &info) == PEER_E_NODE_NOT_FOUND);
 
   EXPECT(PeerGraphEnumConnections(alice, PEER_CONNECTION_NEIGHBOR, &en) == S_OK);
   EXPECT(PeerGraphGetItemCount(en, &count) == S_OK && count == 1);

@@ -3,8 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +59,60 @@ struct pair {
   }
 };
 
+// The local node as PeerGraphGetNodeInfo(h, 0) reports it.
+struct local_info {
+  ULONGLONG id = 0;
+  PEER_ADDRESS address{};  // the first one
+};
+local_info local_node(HGRAPH g, bool listening = true) {
+  PEER_NODE_INFO* info = nullptr;
+  REQUIRE(PeerGraphGetNodeInfo(g, 0, &info) == S_OK);
+  REQUIRE(info != nullptr);
+  local_info out;
+  out.id = info->ullNodeId;
+  REQUIRE(info->cAddresses == (listening ? 1u : 0u));
+  if (listening) out.address = info->pAddresses[0];
+  PeerGraphFreeData(info);
+  return out;
+}
+
+// A node's attribute string as another node sees it; "<null>" for NULL,
+// "<unknown>" for a node it does not know.
+std::wstring attributes_of(HGRAPH g, ULONGLONG node) {
+  PEER_NODE_INFO* info = nullptr;
+  if (PeerGraphGetNodeInfo(g, node, &info) != S_OK) return L"<unknown>";
+  std::wstring out = info->pwzAttributes ? info->pwzAttributes : L"<null>";
+  PeerGraphFreeData(info);
+  return out;
+}
+
+// The peer ids PeerGraphEnumNodes lists, read one item at a time.
+std::vector<std::wstring> enum_nodes(HGRAPH g, PCWSTR peer = nullptr) {
+  HPEERENUM en = nullptr;
+  REQUIRE(PeerGraphEnumNodes(g, peer, &en) == S_OK);
+  ULONG total = 0;
+  REQUIRE(PeerGraphGetItemCount(en, &total) == S_OK);
+  std::vector<std::wstring> out;
+  for (;;) {
+    ULONG count = 1;
+    PVOID* items = nullptr;
+    REQUIRE(PeerGraphGetNextItem(en, &count, &items) == S_OK);
+    if (count == 0) break;
+    const auto* info = static_cast<PEER_NODE_INFO*>(items[0]);
+    CHECK(info->dwSize == sizeof(PEER_NODE_INFO));
+    out.emplace_back(info->pwzPeerId);
+    PeerGraphFreeData(items);
+  }
+  REQUIRE(PeerGraphEndEnumeration(en) == S_OK);
+  CHECK(out.size() == total);
+  return out;
+}
+
+bool is_node_change(const PEER_GRAPH_EVENT_DATA& e, PEER_NODE_CHANGE_TYPE change, ULONGLONG node) {
+  return e.eventType == PEER_GRAPH_EVENT_NODE_CHANGED && e.nodeChangeData.changeType == change &&
+         e.nodeChangeData.ullNodeId == node;
+}
+
 }  // namespace
 
 TEST_CASE("Startup and Shutdown are reference-counted and negotiate the version", "[compat][startup]") {
@@ -77,6 +133,12 @@ TEST_CASE("Startup and Shutdown are reference-counted and negotiate the version"
   REQUIRE(PeerGraphShutdown() == S_OK);
   REQUIRE(PeerGraphGetStatus(nullptr, &status) == PEER_E_NOT_INITIALIZED);
   REQUIRE(PeerGraphShutdown() == PEER_E_NOT_INITIALIZED);
+  HPEERENUM en = nullptr;
+  PEER_NODE_INFO* info = nullptr;
+  CHECK(PeerGraphEnumNodes(g, nullptr, &en) == PEER_E_NOT_INITIALIZED);
+  CHECK(PeerGraphGetNodeInfo(g, 0, &info) == PEER_E_NOT_INITIALIZED);
+  CHECK(PeerGraphSetNodeAttributes(g, L"a") == PEER_E_NOT_INITIALIZED);
+  CHECK(PeerGraphSetPresence(g, TRUE) == PEER_E_NOT_INITIALIZED);
 }
 
 TEST_CASE("the last Shutdown releases graphs, registrations and enumerations", "[compat][startup]") {
@@ -184,6 +246,11 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
       CHECK(PeerGraphSendData(h, 1, &whisper, 0, nullptr) == PEER_E_INVALID_GRAPH);
       CHECK(PeerGraphCloseDirectConnection(h, 1) == PEER_E_INVALID_GRAPH);
       CHECK(PeerGraphEnumConnections(h, PEER_CONNECTION_NEIGHBOR, &en) == PEER_E_INVALID_GRAPH);
+      PEER_NODE_INFO* info = nullptr;
+      CHECK(PeerGraphEnumNodes(h, nullptr, &en) == PEER_E_INVALID_GRAPH);
+      CHECK(PeerGraphGetNodeInfo(h, 0, &info) == PEER_E_INVALID_GRAPH);
+      CHECK(PeerGraphSetNodeAttributes(h, L"a") == PEER_E_INVALID_GRAPH);
+      CHECK(PeerGraphSetPresence(h, TRUE) == PEER_E_INVALID_GRAPH);
     }
     CloseHandle(ev);
   }
@@ -255,9 +322,29 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     CHECK(PeerGraphEndEnumeration(en) == S_OK);
     CHECK(PeerGraphEndEnumeration(en) == E_INVALIDARG);
 
+    PEER_NODE_INFO* info = nullptr;
+    CHECK(PeerGraphEnumNodes(g, nullptr, nullptr) == E_INVALIDARG);
+    CHECK(PeerGraphEnumNodes(g, L"", &en) == E_INVALIDARG);
+    const std::wstring long_peer(256, L'p');
+    CHECK(PeerGraphEnumNodes(g, long_peer.c_str(), &en) == E_INVALIDARG);
+    CHECK(PeerGraphGetNodeInfo(g, 0, nullptr) == E_INVALIDARG);
+    CHECK(PeerGraphGetNodeInfo(g, 12345, &info) == PEER_E_NODE_NOT_FOUND);
+    CHECK(info == nullptr);
+    const std::wstring too_long(4097, L'a'), too_many_bytes(2100, L'\u00e9'), fits(2048, L'\u00e9');
+    const wchar_t not_text[] = {L'a', static_cast<wchar_t>(0xD800), 0};
+    CHECK(PeerGraphSetNodeAttributes(g, too_long.c_str()) == E_INVALIDARG);
+    CHECK(PeerGraphSetNodeAttributes(g, too_many_bytes.c_str()) == E_INVALIDARG);  // 4200 bytes of UTF-8
+    CHECK(PeerGraphSetNodeAttributes(g, not_text) == E_INVALIDARG);
+    CHECK(PeerGraphSetNodeAttributes(g, fits.c_str()) == S_OK);  // 4096 bytes
+    CHECK(attributes_of(g, 0) == fits);
+    CHECK(PeerGraphSetNodeAttributes(g, nullptr) == S_OK);
+    CHECK(attributes_of(g, 0) == L"<null>");
+    CHECK(PeerGraphSetPresence(g, 7) == S_OK);  // any non-zero BOOL is TRUE
+
     CHECK(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
     CHECK(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == PEER_E_ALREADY_LISTENING);
     CHECK(PeerGraphClose(g) == S_OK);
+    CHECK(PeerGraphGetNodeInfo(g, 0, &info) == PEER_E_INVALID_GRAPH);
     CHECK(PeerGraphDelete(id.c_str(), L"me", L"db2") == S_OK);
     CloseHandle(ev);
   }
@@ -268,6 +355,23 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     CHECK(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == PEER_E_GRAPH_NOT_READY);
     CHECK(PeerGraphGetProperties(g, &got) == PEER_E_GRAPH_NOT_READY);
     CHECK(PeerGraphSetProperties(g, &props) == E_ACCESSDENIED);  // not the creator
+    HPEERENUM en = nullptr;
+    CHECK(PeerGraphEnumNodes(g, nullptr, &en) == PEER_E_GRAPH_NOT_READY);
+    PEER_NODE_INFO* info = nullptr;
+    REQUIRE(PeerGraphGetNodeInfo(g, 0, &info) == S_OK);  // the local node is always known
+    CHECK(info->dwSize == sizeof(PEER_NODE_INFO));
+    CHECK(info->ullNodeId != 0);
+    CHECK(std::wstring(info->pwzPeerId) == L"joiner");
+    CHECK(info->cAddresses == 0);
+    CHECK(info->pAddresses == nullptr);
+    CHECK(info->pwzAttributes == nullptr);
+    const ULONGLONG self = info->ullNodeId;
+    PeerGraphFreeData(info);
+    REQUIRE(PeerGraphGetNodeInfo(g, self, &info) == S_OK);  // its own id names it too
+    CHECK(info->ullNodeId == self);
+    PeerGraphFreeData(info);
+    CHECK(PeerGraphSetNodeAttributes(g, L"x") == S_OK);
+    CHECK(PeerGraphSetPresence(g, FALSE) == S_OK);
     CHECK(PeerGraphClose(g) == S_OK);
     CHECK(PeerGraphDelete(id.c_str(), L"joiner", L"j.db") == S_OK);
   }
@@ -314,7 +418,7 @@ TEST_CASE("events are signalled and drained until PEER_S_NO_EVENT_DATA", "[compa
   node n;
   REQUIRE(PeerGraphCreate(&props, L"events.db", nullptr, &n.graph) == S_OK);
   PEER_GRAPH_EVENT_REGISTRATION r[] = {{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},
-                                       {PEER_GRAPH_EVENT_NODE_CHANGED, nullptr},  // accepted, not reported yet
+                                       {PEER_GRAPH_EVENT_NODE_CHANGED, nullptr},  // never for the local node
                                        {PEER_GRAPH_EVENT_RECORD_CHANGED, &other_type}};
   REQUIRE(PeerGraphRegisterEvent(n.graph, n.event, 3, r, &n.reg) == S_OK);
 
@@ -597,4 +701,193 @@ TEST_CASE("the API may be called from several threads at once", "[compat][thread
   d2.join();
   CHECK_FALSE(failed);
   CHECK(received == senders * per_sender);
+}
+
+TEST_CASE("a listen on port 0 is read back with PeerGraphGetNodeInfo(h, 0)", "[compat][nodes]") {
+  session s;
+  REQUIRE(s.started == S_OK);
+  std::wstring id = unique(L"port0-"), me = L"me";
+  auto props = properties(id.data(), me.data());
+  HGRAPH g = nullptr;
+  REQUIRE(PeerGraphCreate(&props, L"port0.db", nullptr, &g) == S_OK);
+  REQUIRE(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
+  const auto self = local_node(g);
+  CHECK(self.id != 0);
+  CHECK(self.address.dwSize == sizeof(PEER_ADDRESS));
+  CHECK(self.address.sin6.sin6_family == AF_INET6);
+  CHECK(IN6_IS_ADDR_LOOPBACK(&self.address.sin6.sin6_addr));
+  CHECK(ntohs(self.address.sin6.sin6_port) != 0);
+  // A created graph publishes its presence: it lists itself, with the same address.
+  HPEERENUM en = nullptr;
+  REQUIRE(PeerGraphEnumNodes(g, L"me", &en) == S_OK);
+  ULONG count = 4;
+  PVOID* items = nullptr;
+  REQUIRE(PeerGraphGetNextItem(en, &count, &items) == S_OK);
+  REQUIRE(count == 1);
+  const auto* info = static_cast<PEER_NODE_INFO*>(items[0]);
+  CHECK(info->ullNodeId == self.id);
+  REQUIRE(info->cAddresses == 1);
+  CHECK(std::memcmp(&info->pAddresses[0], &self.address, sizeof(PEER_ADDRESS)) == 0);
+  PeerGraphFreeData(items);
+  REQUIRE(PeerGraphEndEnumeration(en) == S_OK);
+  CHECK(enum_nodes(g, L"someone-else").empty());
+  REQUIRE(PeerGraphClose(g) == S_OK);
+  REQUIRE(PeerGraphDelete(id.c_str(), L"me", L"port0.db") == S_OK);
+}
+
+TEST_CASE("PeerGraphSetPresence publishes a node the graph's policy leaves out", "[compat][nodes][presence]") {
+  session s;
+  REQUIRE(s.started == S_OK);
+  std::wstring id = unique(L"presence-"), me = L"me";
+  auto props = properties(id.data(), me.data());
+  props.cPresenceMax = 0;  // no automatic presence
+  HGRAPH g = nullptr;
+  REQUIRE(PeerGraphCreate(&props, L"presence.db", nullptr, &g) == S_OK);
+  REQUIRE(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
+  CHECK(enum_nodes(g).empty());
+  REQUIRE(PeerGraphSetPresence(g, TRUE) == S_OK);
+  CHECK(enum_nodes(g) == std::vector<std::wstring>{L"me"});
+  REQUIRE(PeerGraphSetPresence(g, FALSE) == S_OK);
+  CHECK(enum_nodes(g).empty());
+  CHECK(local_node(g).id != 0);  // unpublished, still known locally, with its address
+  REQUIRE(PeerGraphClose(g) == S_OK);
+  REQUIRE(PeerGraphDelete(id.c_str(), L"me", L"presence.db") == S_OK);
+}
+
+// Alice creates; Bob joins through Alice and, once synchronized, listens;
+// Carol joins through Bob only, finds Alice by peer id and whispers to her
+// over a direct connection. Graph maintenance (the core's default) may also
+// connect Carol to Alice; nothing here depends on it.
+TEST_CASE("a chain of three graphs: enumerate, find by peer id, connect directly", "[compat][nodes][chain]") {
+  session s;
+  REQUIRE(s.started == S_OK);
+  std::wstring graph_id = unique(L"chain-"), alice_id = L"alice";
+  auto props = properties(graph_id.data(), alice_id.data());
+  node a, b, c;
+  REQUIRE(PeerGraphCreate(&props, L"chain-a.db", nullptr, &a.graph) == S_OK);
+  REQUIRE(a.register_all() == S_OK);
+  // A second registration on Alice, for node changes only.
+  HANDLE node_event = CreateEvent(nullptr, FALSE, FALSE, nullptr);
+  HPEEREVENT node_reg = nullptr;
+  PEER_GRAPH_EVENT_REGISTRATION node_changes{PEER_GRAPH_EVENT_NODE_CHANGED, nullptr};
+  REQUIRE(PeerGraphRegisterEvent(a.graph, node_event, 1, &node_changes, &node_reg) == S_OK);
+  REQUIRE(PeerGraphListen(a.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
+  const auto alice = local_node(a.graph);
+
+  REQUIRE(PeerGraphOpen(graph_id.c_str(), L"bob", L"chain-b.db", nullptr, 0, nullptr, &b.graph) ==
+          PEER_S_GRAPH_DATA_CREATED);
+  REQUIRE(b.register_all() == S_OK);
+  CHECK(PeerGraphListen(b.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == PEER_E_GRAPH_NOT_READY);
+  auto to_alice = alice.address;
+  REQUIRE(PeerGraphConnect(b.graph, L"alice", &to_alice, nullptr) == S_OK);
+  REQUIRE(b.wait(synchronized));
+  REQUIRE(PeerGraphListen(b.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
+  const auto bob = local_node(b.graph);
+
+  REQUIRE(PeerGraphOpen(graph_id.c_str(), L"carol", L"chain-c.db", nullptr, 0, nullptr, &c.graph) ==
+          PEER_S_GRAPH_DATA_CREATED);
+  REQUIRE(c.register_all() == S_OK);
+  auto to_bob = bob.address;
+  REQUIRE(PeerGraphConnect(c.graph, L"bob", &to_bob, nullptr) == S_OK);
+  REQUIRE(c.wait(synchronized));
+  const auto carol = local_node(c.graph, false);  // not listening
+
+  // Carol finds Alice by peer id, as the documented direct-connection example does.
+  HPEERENUM en = nullptr;
+  REQUIRE(PeerGraphEnumNodes(c.graph, L"alice", &en) == S_OK);
+  ULONG count = 0;
+  REQUIRE(PeerGraphGetItemCount(en, &count) == S_OK);
+  REQUIRE(count == 1);
+  PEER_NODE_INFO** found = nullptr;
+  REQUIRE(PeerGraphGetNextItem(en, &count, reinterpret_cast<PVOID**>(&found)) == S_OK);
+  REQUIRE(count == 1);
+  CHECK(found[0]->dwSize == sizeof(PEER_NODE_INFO));
+  CHECK(found[0]->ullNodeId == alice.id);
+  CHECK(std::wstring(found[0]->pwzPeerId) == L"alice");
+  CHECK(found[0]->pwzAttributes == nullptr);
+  REQUIRE(found[0]->cAddresses >= 1);
+  CHECK(found[0]->pAddresses[0].sin6.sin6_port == alice.address.sin6.sin6_port);
+  PEER_ADDRESS target = found[0]->pAddresses[0];
+  PeerGraphFreeData(found);
+  REQUIRE(PeerGraphEndEnumeration(en) == S_OK);
+
+  auto everyone = enum_nodes(c.graph);
+  std::sort(everyone.begin(), everyone.end());
+  CHECK(everyone == std::vector<std::wstring>{L"alice", L"bob", L"carol"});
+
+  ULONGLONG direct = 0;
+  REQUIRE(PeerGraphOpenDirectConnection(c.graph, L"alice", &target, &direct) == S_OK);
+  REQUIRE(c.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
+    return e.eventType == PEER_GRAPH_EVENT_DIRECT_CONNECTION && e.connectionChangeData.ullConnectionId == direct &&
+           e.connectionChangeData.status == PEER_CONNECTED;
+  }));
+  const char text[] = "psst, alice";
+  REQUIRE(PeerGraphSendData(c.graph, direct, &whisper, sizeof text, const_cast<char*>(text)) == S_OK);
+  REQUIRE(a.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
+    return e.eventType == PEER_GRAPH_EVENT_INCOMING_DATA && e.incomingData.data.cbData == sizeof text &&
+           std::memcmp(e.incomingData.data.pbData, text, sizeof text) == 0;
+  }));
+
+  // Alice saw both nodes arrive, with their ids and peer ids.
+  std::map<std::wstring, ULONGLONG> arrived;
+  REQUIRE(wait_for(node_event, node_reg, [&](const PEER_GRAPH_EVENT_DATA& e) {
+    if (e.eventType == PEER_GRAPH_EVENT_NODE_CHANGED && e.nodeChangeData.changeType == PEER_NODE_CHANGE_CONNECTED) {
+      CHECK(e.nodeChangeData.dwSize == sizeof(PEER_EVENT_NODE_CHANGE_DATA));
+      arrived[e.nodeChangeData.pwzPeerId] = e.nodeChangeData.ullNodeId;
+    }
+    return arrived.size() == 2;
+  }));
+  CHECK(arrived[L"bob"] == bob.id);
+  CHECK(arrived[L"carol"] == carol.id);
+
+  // Bob's attributes reach Alice: an UPDATED event, then GetNodeInfo shows them.
+  REQUIRE(PeerGraphSetNodeAttributes(b.graph, L"role=relay") == S_OK);
+  CHECK(attributes_of(b.graph, 0) == L"role=relay");
+  REQUIRE(wait_for(node_event, node_reg, [&](const PEER_GRAPH_EVENT_DATA& e) {
+    return is_node_change(e, PEER_NODE_CHANGE_UPDATED, bob.id) && attributes_of(a.graph, bob.id) == L"role=relay";
+  }));
+  PEER_NODE_INFO* info = nullptr;
+  REQUIRE(PeerGraphGetNodeInfo(a.graph, bob.id, &info) == S_OK);
+  CHECK(std::wstring(info->pwzPeerId) == L"bob");
+  REQUIRE(info->cAddresses >= 1);
+  CHECK(info->pAddresses[0].sin6.sin6_port == bob.address.sin6.sin6_port);
+  PeerGraphFreeData(info);
+  REQUIRE(PeerGraphSetNodeAttributes(b.graph, nullptr) == S_OK);
+  REQUIRE(wait_for(node_event, node_reg, [&](const PEER_GRAPH_EVENT_DATA& e) {
+    return is_node_change(e, PEER_NODE_CHANGE_UPDATED, bob.id) && attributes_of(a.graph, bob.id) == L"<null>";
+  }));
+
+  // Carol leaves: Alice sees her go and no longer knows her.
+  REQUIRE(PeerGraphClose(c.graph) == S_OK);
+  c.graph = nullptr;
+  REQUIRE(wait_for(node_event, node_reg, [&](const PEER_GRAPH_EVENT_DATA& e) {
+    return is_node_change(e, PEER_NODE_CHANGE_DISCONNECTED, carol.id) &&
+           std::wstring(e.nodeChangeData.pwzPeerId) == L"carol";
+  }));
+  CHECK(PeerGraphGetNodeInfo(a.graph, carol.id, &info) == PEER_E_NODE_NOT_FOUND);
+  REQUIRE(PeerGraphUnregisterEvent(node_reg) == S_OK);
+  CloseHandle(node_event);
+}
+
+TEST_CASE("a node that loses its last neighbor is told a connection is required", "[compat][events][required]") {
+  session s;
+  REQUIRE(s.started == S_OK);
+  pair p;
+  p.connect();
+  ULONGLONG alice_id = 0;
+  REQUIRE(p.bob.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
+    if (e.eventType != PEER_GRAPH_EVENT_NODE_CHANGED || e.nodeChangeData.changeType != PEER_NODE_CHANGE_CONNECTED)
+      return false;
+    CHECK(std::wstring(e.nodeChangeData.pwzPeerId) == L"alice");
+    alice_id = e.nodeChangeData.ullNodeId;
+    return true;
+  }));
+  REQUIRE(PeerGraphClose(p.alice.graph) == S_OK);
+  p.alice.graph = nullptr;
+  bool gone = false, required = false;
+  REQUIRE(p.bob.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
+    gone = gone || is_node_change(e, PEER_NODE_CHANGE_DISCONNECTED, alice_id);
+    required = required || e.eventType == PEER_GRAPH_EVENT_CONNECTION_REQUIRED;
+    return gone && required;
+  }));
 }

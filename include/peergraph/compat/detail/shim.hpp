@@ -68,6 +68,8 @@ constexpr bool header_agrees_with_core_table() {
         (n == "PEER_E_NOT_INITIALIZED" && h != PEER_E_NOT_INITIALIZED) ||
         (n == "PEER_E_INVALID_GRAPH" && h != PEER_E_INVALID_GRAPH) ||
         (n == "PEER_E_CONNECTION_NOT_FOUND" && h != PEER_E_CONNECTION_NOT_FOUND) ||
+        (n == "PEER_E_GRAPH_NOT_READY" && h != PEER_E_GRAPH_NOT_READY) ||
+        (n == "PEER_E_NODE_NOT_FOUND" && h != PEER_E_NODE_NOT_FOUND) ||
         (n == "PEER_E_ALREADY_EXISTS" && h != PEER_E_ALREADY_EXISTS) ||
         (n == "PEER_E_EVENT_HANDLE_NOT_FOUND" && h != PEER_E_EVENT_HANDLE_NOT_FOUND) ||
         (n == "PEER_E_UNSUPPORTED_VERSION" && h != PEER_E_UNSUPPORTED_VERSION))
@@ -310,8 +312,8 @@ inline DWORD wait_event(HANDLE h, DWORD ms) {
 
 // ------------------------------------------------------------------ events from the core
 
-using core_event =
-    std::variant<status_changed_event, neighbor_connection_event, direct_connection_event, incoming_data_event>;
+using core_event = std::variant<status_changed_event, neighbor_connection_event, direct_connection_event,
+                                incoming_data_event, node_changed_event, connection_required_event>;
 
 /// One subscription, whatever set of event types it was made for.
 class event_source {
@@ -378,16 +380,19 @@ class source_impl final : public event_source {
 };
 
 // A subscription for a set of event types known only at run time: bit i of
-// the mask is the core's event index i (status, neighbor, direct, incoming).
+// the mask is the i-th type of all_events (status, neighbor, direct,
+// incoming, node changed, connection required).
 template <typename... Ts>
 struct type_list {};
 using all_events = std::tuple<status_changed_event, neighbor_connection_event, direct_connection_event,
-                              incoming_data_event>;
+                              incoming_data_event, node_changed_event, connection_required_event>;
+inline constexpr unsigned event_kinds = std::tuple_size_v<all_events>;
+inline constexpr unsigned mask_count = 1u << event_kinds;
 
 template <unsigned Mask, unsigned I, typename Acc>
 struct select_events;
 template <unsigned Mask, typename... Acc>
-struct select_events<Mask, 4, type_list<Acc...>> {
+struct select_events<Mask, event_kinds, type_list<Acc...>> {
   using type = type_list<Acc...>;
 };
 template <unsigned Mask, unsigned I, typename... Acc>
@@ -408,24 +413,26 @@ std::unique_ptr<event_source> make_source_for(graph& g, subscribe_options o) {
 }
 using source_maker = std::unique_ptr<event_source> (*)(graph&, subscribe_options);
 template <std::size_t... I>
-constexpr std::array<source_maker, 16> source_makers(std::index_sequence<I...>) {
+constexpr std::array<source_maker, mask_count> source_makers(std::index_sequence<I...>) {
   return {{(I == 0 ? source_maker{nullptr} : &make_source_for<(I == 0 ? 1u : unsigned(I))>)...}};
 }
-inline constexpr auto makers = source_makers(std::make_index_sequence<16>{});
+inline constexpr auto makers = source_makers(std::make_index_sequence<mask_count>{});
 
 inline std::unique_ptr<event_source> make_source(graph& g, unsigned mask, subscribe_options o) {
-  if (mask == 0 || mask > 15) return nullptr;
+  if (mask == 0 || mask >= mask_count) return nullptr;
   return makers[mask](g, std::move(o));
 }
 
-/// The core event kind a PEER_GRAPH_EVENT_TYPE maps to; -1 for the types the
-/// core does not report yet (they may be registered and are never signalled).
+/// The bit of all_events a PEER_GRAPH_EVENT_TYPE maps to; -1 for the types
+/// the core does not report (they may be registered and are never signalled).
 inline int core_index(PEER_GRAPH_EVENT_TYPE t) {
   switch (t) {
     case PEER_GRAPH_EVENT_STATUS_CHANGED: return 0;
     case PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION: return 1;
     case PEER_GRAPH_EVENT_DIRECT_CONNECTION: return 2;
     case PEER_GRAPH_EVENT_INCOMING_DATA: return 3;
+    case PEER_GRAPH_EVENT_NODE_CHANGED: return 4;
+    case PEER_GRAPH_EVENT_CONNECTION_REQUIRED: return 5;
     default: return -1;
   }
 }
@@ -618,8 +625,25 @@ struct connection_item {
   PEER_ADDRESS address{};
 };
 
-// Node enumeration adds its item type here, with a plan/place pair below.
-using enum_item = std::variant<connection_item>;
+/// A PEER_NODE_INFO with its addresses and strings; also what GetNodeInfo returns.
+struct node_item {
+  ULONGLONG id = 0;
+  std::wstring peer_id;
+  std::vector<PEER_ADDRESS> addresses;
+  std::optional<std::wstring> attributes;  // nullopt: a NULL pwzAttributes
+};
+
+inline node_item to_node_item(const node_info& n) {
+  node_item item;
+  item.id = n.id;
+  item.peer_id = from_utf8(n.peer_id);
+  item.addresses.reserve(n.addresses.size());
+  for (const auto& ep : n.addresses) item.addresses.push_back(to_peer_address(ep));
+  if (!n.attributes.empty()) item.attributes = from_utf8(n.attributes);
+  return item;
+}
+
+using enum_item = std::variant<connection_item, node_item>;
 
 inline std::size_t plan_item(block_plan& plan, const connection_item& c) {
   const auto at = plan.reserve(sizeof(PEER_CONNECTION_INFO), alignof(PEER_CONNECTION_INFO));
@@ -635,6 +659,31 @@ inline void* place_item(unsigned char* base, block_plan& plan, const connection_
   info->ullNodeId = c.node;
   info->pwzPeerId = place_wstr(base, plan.reserve_wstr(c.peer_id), c.peer_id);
   info->address = c.address;
+  return info;
+}
+
+inline std::size_t plan_item(block_plan& plan, const node_item& n) {
+  const auto at = plan.reserve(sizeof(PEER_NODE_INFO), alignof(PEER_NODE_INFO));
+  if (!n.addresses.empty()) plan.reserve(n.addresses.size() * sizeof(PEER_ADDRESS), alignof(PEER_ADDRESS));
+  plan.reserve_wstr(n.peer_id);
+  if (n.attributes) plan.reserve_wstr(*n.attributes);
+  return at;
+}
+/// Places `n` with the same sequence of reservations as plan_item.
+inline void* place_item(unsigned char* base, block_plan& plan, const node_item& n) {
+  const auto at = plan.reserve(sizeof(PEER_NODE_INFO), alignof(PEER_NODE_INFO));
+  auto* info = reinterpret_cast<PEER_NODE_INFO*>(base + at);
+  info->dwSize = sizeof(PEER_NODE_INFO);
+  info->ullNodeId = n.id;
+  info->cAddresses = static_cast<ULONG>(n.addresses.size());
+  info->pAddresses = nullptr;
+  if (!n.addresses.empty()) {
+    const auto addr_at = plan.reserve(n.addresses.size() * sizeof(PEER_ADDRESS), alignof(PEER_ADDRESS));
+    info->pAddresses = reinterpret_cast<PEER_ADDRESS*>(base + addr_at);
+    std::memcpy(info->pAddresses, n.addresses.data(), n.addresses.size() * sizeof(PEER_ADDRESS));
+  }
+  info->pwzPeerId = place_wstr(base, plan.reserve_wstr(n.peer_id), n.peer_id);
+  info->pwzAttributes = n.attributes ? place_wstr(base, plan.reserve_wstr(*n.attributes), *n.attributes) : nullptr;
   return info;
 }
 
@@ -654,11 +703,23 @@ inline PEER_CONNECTION_STATUS to_peer(connection_status s) {
   return PEER_CONNECTION_FAILED;
 }
 
+inline PEER_NODE_CHANGE_TYPE to_peer(node_change c) {
+  switch (c) {
+    case node_change::connected: return PEER_NODE_CHANGE_CONNECTED;
+    case node_change::disconnected: return PEER_NODE_CHANGE_DISCONNECTED;
+    case node_change::updated: return PEER_NODE_CHANGE_UPDATED;
+  }
+  return PEER_NODE_CHANGE_UPDATED;
+}
+
 inline PEER_GRAPH_EVENT_DATA* make_event_block(const graph_entry& ge, const core_event& ev) {
   block_plan plan;
   plan.reserve(sizeof(PEER_GRAPH_EVENT_DATA), alignof(PEER_GRAPH_EVENT_DATA));
   const auto* data = std::get_if<incoming_data_event>(&ev);
   const auto data_at = data ? plan.reserve(data->data.size(), 1) : 0;
+  const auto* node = std::get_if<node_changed_event>(&ev);
+  const auto node_peer = node ? from_utf8(node->node.peer_id) : std::wstring();
+  const auto peer_at = node ? plan.reserve_wstr(node_peer) : 0;
   auto* base = allocate_block(plan.size());
   if (!base) return nullptr;
   auto* out = reinterpret_cast<PEER_GRAPH_EVENT_DATA*>(base);
@@ -691,6 +752,15 @@ inline PEER_GRAPH_EVENT_DATA* make_event_block(const graph_entry& ge, const core
     in.data.cbData = static_cast<ULONG>(data->data.size());
     in.data.pbData = data->data.empty() ? nullptr : base + data_at;
     if (!data->data.empty()) std::memcpy(base + data_at, data->data.data(), data->data.size());
+  } else if (node) {
+    out->eventType = PEER_GRAPH_EVENT_NODE_CHANGED;
+    auto& nc = out->nodeChangeData;
+    nc.dwSize = sizeof nc;
+    nc.changeType = to_peer(node->change);
+    nc.ullNodeId = node->node.id;
+    nc.pwzPeerId = place_wstr(base, peer_at, node_peer);
+  } else if (std::holds_alternative<connection_required_event>(ev)) {
+    out->eventType = PEER_GRAPH_EVENT_CONNECTION_REQUIRED;  // no data
   }
   return out;
 }
@@ -1306,6 +1376,74 @@ HRESULT PeerGraphEnumConnections(HGRAPH hGraph, DWORD dwFlags, HPEERENUM* phPeer
     const auto h = pgc::make_handle(pgc::handle_kind::enumeration, rt.next_serial());
     rt.enums.emplace(pgc::handle_value(h, pgc::handle_kind::enumeration), std::move(en));
     *phPeerEnum = h;
+    return S_OK;
+  });
+}
+
+// ---------------------------------------------------------------------- nodes and presence
+
+HRESULT PeerGraphEnumNodes(HGRAPH hGraph, PCWSTR pwzPeerId, HPEERENUM* phPeerEnum) {
+  return call([&]() -> HRESULT {
+    auto& rt = runtime::get();
+    auto ge = rt.find_graph(hGraph);
+    if (!ge) return PEER_E_INVALID_GRAPH;
+    std::optional<std::string> peer;
+    if (!phPeerEnum || (pwzPeerId && !(peer = pgc::id_arg(pwzPeerId)))) return E_INVALIDARG;
+    if (!ge->g.status().is_synchronized()) return pgc::hr(peergraph::errc::graph_not_ready);
+    auto en = std::make_shared<pgc::enumeration>();
+    const auto nodes = peer ? ge->g.nodes(std::string_view(*peer)) : ge->g.nodes();
+    en->items.reserve(nodes.size());
+    for (const auto& n : nodes) en->items.emplace_back(pgc::to_node_item(n));
+    const auto h = pgc::make_handle(pgc::handle_kind::enumeration, rt.next_serial());
+    rt.enums.emplace(pgc::handle_value(h, pgc::handle_kind::enumeration), std::move(en));
+    *phPeerEnum = h;
+    return S_OK;
+  });
+}
+
+HRESULT PeerGraphGetNodeInfo(HGRAPH hGraph, ULONGLONG ullNodeId, PPEER_NODE_INFO* ppNodeInfo) {
+  return call([&]() -> HRESULT {
+    auto ge = runtime::get().find_graph(hGraph);
+    if (!ge) return PEER_E_INVALID_GRAPH;
+    if (!ppNodeInfo) return E_INVALIDARG;
+    *ppNodeInfo = nullptr;
+    std::error_code ec;
+    const auto info = ge->g.node_info(ullNodeId, ec);
+    if (ec) return static_cast<HRESULT>(peergraph::to_hresult(ec));
+    const auto item = pgc::to_node_item(info);
+    pgc::block_plan plan;
+    pgc::plan_item(plan, item);
+    auto* base = pgc::allocate_block(plan.size());
+    if (!base) return E_OUTOFMEMORY;
+    pgc::block_plan place;
+    *ppNodeInfo = static_cast<PEER_NODE_INFO*>(pgc::place_item(base, place, item));
+    return S_OK;
+  });
+}
+
+HRESULT PeerGraphSetNodeAttributes(HGRAPH hGraph, PCWSTR pwzAttributes) {
+  return call([&]() -> HRESULT {
+    auto ge = runtime::get().find_graph(hGraph);
+    if (!ge) return PEER_E_INVALID_GRAPH;
+    std::string attributes;  // NULL clears
+    if (pwzAttributes) {
+      if (pgc::wlen(pwzAttributes, peergraph::protocol::max_attributes_size) > peergraph::protocol::max_attributes_size)
+        return E_INVALIDARG;
+      auto u = pgc::to_utf8(pwzAttributes);
+      if (!u) return E_INVALIDARG;
+      attributes = std::move(*u);
+    }
+    std::error_code ec;
+    ge->g.set_node_attributes(std::move(attributes), ec);  // E_INVALIDARG above 4096 bytes of UTF-8
+    return ec ? static_cast<HRESULT>(peergraph::to_hresult(ec)) : S_OK;
+  });
+}
+
+HRESULT PeerGraphSetPresence(HGRAPH hGraph, BOOL fPresent) {
+  return call([&]() -> HRESULT {
+    auto ge = runtime::get().find_graph(hGraph);
+    if (!ge) return PEER_E_INVALID_GRAPH;
+    ge->g.set_presence(fPresent != FALSE);  // throws only for a closed graph, which has no handle
     return S_OK;
   });
 }

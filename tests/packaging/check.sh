@@ -4,6 +4,9 @@
 #   1. `meson install` into a temporary prefix; build tests/packaging/consumer
 #      against it through pkg-config, with Meson and with a plain compiler
 #      command, and run both programs.
+#      The same for tests/packaging/compat_consumer.c through
+#      peergraph-compat.pc, as C++ and as C, and compat_two_nodes.c as C: a
+#      listener and a sender, two processes that talk through <p2p.h>.
 #   2. Build the same consumer with the repository as its subproject
 #      (subprojects/peergraph), where dependency('peergraph') is the one that
 #      peergraph's meson.build declares with meson.override_dependency().
@@ -73,6 +76,15 @@ cp "$repo/tests/packaging/compat_consumer.c" "$tmp/compat_consumer.cpp"
 libdir="$(pkg-config --variable=libdir peergraph-compat)"
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/compat-cxx"
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/compat-c"
+
+step "two processes talking through <p2p.h>, built as C against peergraph-compat.pc"
+# shellcheck disable=SC2046
+"${CC:-cc}" -std=c11 -Wall -Wextra -pedantic -o "$tmp/compat-two-nodes" "$repo/tests/packaging/compat_two_nodes.c" \
+  $(pkg-config --cflags --libs peergraph-compat)
+# A listener in the background, a sender once the port file is there; both
+# must exit 0 (tests/packaging/two_nodes.sh).
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout 120 \
+  bash "$repo/tests/packaging/two_nodes.sh" "$tmp/compat-two-nodes"
 
 step "Meson consumer, peergraph as a subproject"
 sub="$tmp/consumer-sub"

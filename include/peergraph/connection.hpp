@@ -177,8 +177,8 @@ class basic_connection {
   // Operations on an empty handle have no executor of their own to complete on.
   template <typename Handler>
   static void complete_empty(Handler&& h) {
-    auto ex = asio::get_associated_executor(h, asio::system_executor());
-    asio::post(ex, [h = std::forward<Handler>(h)]() mutable { std::move(h)(std::error_code(errc::connection_not_found)); });
+    detail::post_completion(std::forward<Handler>(h), asio::system_executor(), detail::direct_invoke{},
+                            std::error_code(errc::connection_not_found));
   }
 
   struct initiate_send_copy {

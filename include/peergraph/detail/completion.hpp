@@ -174,15 +174,18 @@ class completion {
       auto work = std::move(work_);
       bound_handler<Handler, Invoke, Args...> fn{std::move(handler_), std::move(invoke_), {std::move(args)...}};
       // Free this holder before posting so the post can reuse its memory.
-      this->~impl();
-      std::allocator_traits<self_allocator>::deallocate(self_alloc, this, 1);
+      free_self(self_alloc);
       asio::post(work, std::move(fn));
     }
 
     void destroy() noexcept override {
-      self_allocator self_alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
+      free_self(self_allocator(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>())));
+    }
+
+    // The allocator is taken before the handler is moved out or destroyed.
+    void free_self(self_allocator alloc) noexcept {
       this->~impl();
-      std::allocator_traits<self_allocator>::deallocate(self_alloc, this, 1);
+      std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
     }
 
     tracked_executor_t<Handler, IoExecutor> work_;

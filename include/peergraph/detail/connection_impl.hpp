@@ -170,7 +170,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     else
       wq_.append_copy(payload);
     if (deferred) deferred_pending_.fetch_add(1, std::memory_order_relaxed);
-    if (!deferred || wq_.unsent_bytes() >= write_queue::coalesce_limit) start_write();
+    if (!deferred || segment_waiting()) start_write();
     full = wq_.size() > graph_->options().send_high_water;
     return {};
   }
@@ -492,6 +492,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
                       [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
+  // A full coalescing segment is waiting: write without waiting for senders.
+  bool segment_waiting() const noexcept { return wq_.unsent_bytes() >= write_queue::coalesce_limit; }
 
   void on_write(std::error_code ec) {
     if (phase_ == phase::closed) {  // a lingering REFUSE went out (or failed)
@@ -509,8 +511,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl<Exec
     if (wq_.empty()) release(flush_waiters_, {});
     // A sender still being resumed will add more; its send_invoke (or a full
     // segment) starts the next write.
-    if (wq_.has_unsent() && (deferred_pending_.load(std::memory_order_acquire) == 0 || phase_ != phase::established ||
-                             wq_.unsent_bytes() >= write_queue::coalesce_limit))
+    if (wq_.has_unsent() &&
+        (deferred_pending_.load(std::memory_order_acquire) == 0 || phase_ != phase::established || segment_waiting()))
       return start_write();
     if (phase_ == phase::closing) shut_stream();
   }

@@ -38,14 +38,12 @@ class write_queue {
     auto& seg = open_coalescing(bytes.size());
     seg.insert(seg.end(), bytes.begin(), bytes.end());
     size_ += bytes.size();
-    unsent_ += bytes.size();
   }
 
   /// Appends `payload`, taking it over: large payloads are written in place.
   void append_owned(std::vector<std::uint8_t>&& payload) {
     if (payload.size() <= copy_threshold) return append_copy(payload);
     size_ += payload.size();
-    unsent_ += payload.size();
     segments_.push_back({std::move(payload), false});
   }
 
@@ -55,7 +53,7 @@ class write_queue {
   bool writing() const noexcept { return in_flight_ != 0; }
   bool has_unsent() const noexcept { return segments_.size() > in_flight_; }
   /// Bytes queued and not yet handed to a write.
-  std::size_t unsent_bytes() const noexcept { return unsent_; }
+  std::size_t unsent_bytes() const noexcept { return size_ - in_flight_bytes_; }
 
   /// Marks the next batch as being written and returns its buffers. The
   /// view stays valid until end_write() or clear().
@@ -68,7 +66,6 @@ class write_queue {
       in_flight_bytes_ += segments_[i].bytes.size();
     }
     in_flight_ = n;
-    unsent_ -= in_flight_bytes_;
     return buffers_;
   }
 
@@ -91,7 +88,7 @@ class write_queue {
   void clear() noexcept {
     segments_.clear();
     buffers_.clear();
-    size_ = unsent_ = in_flight_ = in_flight_bytes_ = 0;
+    size_ = in_flight_ = in_flight_bytes_ = 0;
   }
 
   /// Gives kept buffers back to the heap (the connection has gone quiet).
@@ -137,7 +134,6 @@ class write_queue {
   static constexpr std::size_t max_spares = 4;
   std::vector<std::vector<std::uint8_t>> spares_;
   std::size_t size_ = 0;
-  std::size_t unsent_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t in_flight_bytes_ = 0;
 };

@@ -2,35 +2,54 @@
 #ifndef PEERGRAPH_SUBSCRIPTION_HPP
 #define PEERGRAPH_SUBSCRIPTION_HPP
 
+#include <peergraph/async.hpp>
 #include <peergraph/config.hpp>
-#include <peergraph/detail/completion.hpp>
 #include <peergraph/detail/event_router.hpp>
 #include <peergraph/events.hpp>
 
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_executor.hpp>
+#include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
-#include <asio/post.hpp>
-#include <asio/use_awaitable.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
+#include <system_error>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
 namespace peergraph {
 
-template <typename Executor, typename Transport>
-class basic_graph;
+namespace detail {
 
-/// The completion token used when none is given: `co_await g.connect(ep)`.
-using default_token = asio::use_awaitable_t<>;
+/// What a subscription yields for the event types it was made for: the one
+/// type, a variant of several, or any_event for a run-time event_mask.
+template <typename... Events>
+struct subscription_traits {
+  static_assert(sizeof...(Events) > 0, "subscribe to at least one event type");
+  static_assert((graph_event<Events> && ...), "not an event type (see any_event in events.hpp)");
+  using value_type = std::conditional_t<sizeof...(Events) == 1, std::tuple_element_t<0, std::tuple<Events...>>,
+                                        std::variant<Events...>>;
+  static value_type convert(any_event&& ev);
+};
+template <>
+struct subscription_traits<any_event> {
+  using value_type = any_event;
+  static any_event convert(any_event&& ev) noexcept { return std::move(ev); }
+};
+
+template <typename Executor, typename Traits>
+struct initiate_receive;
+
+}  // namespace detail
 
 /// Receives the events of the types `Events...` that a graph reports after
 /// the subscription was made, in the order the graph reported them.
 ///
 /// Created by basic_graph::subscribe(). With one event type, `value_type`
-/// is that type; with several it is `std::variant<Events...>`.
+/// is that type; with several it is `std::variant<Events...>`. The form
+/// `basic_subscription<Executor, any_event>` takes the kinds of an
+/// event_mask chosen at run time and yields any_event.
 ///
 /// Capacity and backpressure: the queue holds at most
 /// subscribe_options::max_events events and max_bytes payload bytes. When an
@@ -44,35 +63,30 @@ using default_token = asio::use_awaitable_t<>;
 /// capacity); once they are received, receive() completes with
 /// asio::error::eof. close() ends the subscription early.
 ///
+/// Lifetime: a subscription may outlive its graph; it then ends as above.
+///
 /// Thread safety: distinct objects safe; shared objects unsafe. Use from the
 /// graph's executor.
-template <typename Executor, detail::graph_event... Events>
+template <typename Executor, typename... Events>
 class basic_subscription {
-  static_assert(sizeof...(Events) > 0, "subscribe to at least one event type");
+  using traits = detail::subscription_traits<Events...>;
 
  public:
   using executor_type = Executor;
-  using value_type =
-      std::conditional_t<sizeof...(Events) == 1, std::tuple_element_t<0, std::tuple<Events...>>, std::variant<Events...>>;
+  /// The type receive() and try_receive() yield.
+  using value_type = typename traits::value_type;
 
   /// An empty subscription; receive() on it completes with eof.
   basic_subscription() = default;
   basic_subscription(basic_subscription&&) noexcept = default;
-  basic_subscription& operator=(basic_subscription&& other) noexcept {
-    if (this != &other) {
-      close();
-      state_ = std::move(other.state_);
-      ex_ = std::move(other.ex_);
-    }
-    return *this;
-  }
+  basic_subscription& operator=(basic_subscription&& other) noexcept;
   ~basic_subscription() { close(); }
 
   executor_type get_executor() const noexcept { return ex_; }
 
   /// Waits for the next event.
   ///
-  /// @param token Completion token; signature `void(std::error_code, value_type)`.
+  /// @param token completion token; signature `void(std::error_code, value_type)`.
   ///   Errors: asio::error::eof (the graph closed and everything was received,
   ///   or close() was called), asio::error::already_started (another receive
   ///   is already waiting on this subscription).
@@ -82,16 +96,12 @@ class basic_subscription {
   /// gets it.
   template <typename Token = default_token>
   auto receive(Token&& token = default_token{}) {
-    return asio::async_initiate<Token, void(std::error_code, value_type)>(initiate_receive{state_, ex_}, token);
+    return asio::async_initiate<Token, void(std::error_code, value_type)>(
+        detail::initiate_receive<Executor, traits>{state_, ex_}, token);
   }
 
   /// Takes the next queued event without waiting, if there is one.
-  std::optional<value_type> try_receive() {
-    if (!state_) return std::nullopt;
-    auto ev = state_->pop();
-    if (!ev) return std::nullopt;
-    return convert(std::move(*ev));
-  }
+  std::optional<value_type> try_receive();
 
   /// Events queued and not yet received.
   std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
@@ -101,10 +111,8 @@ class basic_subscription {
     if (state_) state_->close();
   }
 
+  /// False once closed, by close() or by the graph.
   bool is_open() const noexcept { return state_ && !state_->closed(); }
-
-  /// The bit mask of the subscribed event types (engine use).
-  static constexpr std::uint32_t mask() noexcept { return ((1u << detail::event_index<Events>::value) | ...); }
 
  private:
   template <typename, typename>
@@ -113,48 +121,12 @@ class basic_subscription {
   basic_subscription(std::shared_ptr<detail::subscription_state> s, Executor ex)
       : state_(std::move(s)), ex_(std::move(ex)) {}
 
-  static value_type convert(detail::any_event&& ev) {
-    return std::visit(
-        [](auto&& e) -> value_type {
-          using E = std::decay_t<decltype(e)>;
-          if constexpr ((std::is_same_v<E, Events> || ...))
-            return value_type(std::move(e));
-          else
-            return value_type{};  // filtered out by the mask; never delivered here
-        },
-        std::move(ev));
-  }
-
-  struct initiate_receive {
-    std::shared_ptr<detail::subscription_state> state;
-    Executor ex;
-    using executor_type = Executor;
-    executor_type get_executor() const noexcept { return ex; }
-
-    template <typename Handler>
-    void operator()(Handler&& handler) const {
-      if (state) {
-        if (auto ev = state->pop()) {
-          // An event is waiting: post the handler straight to its executor
-          // with it; no holder, no work guard, nothing to cancel.
-          detail::post_completion(std::forward<Handler>(handler), ex, detail::direct_invoke{}, std::error_code{},
-                                  convert(std::move(*ev)));
-          return;
-        }
-      }
-      detail::completion<std::error_code, detail::any_event> c(
-          std::forward<Handler>(handler), ex, [](auto&& h, std::error_code ec, detail::any_event ev) {
-            std::move(h)(ec, ec ? value_type{} : convert(std::move(ev)));
-          });
-      if (!state) return c.complete(asio::error::eof, detail::any_event{});
-      state->wait(std::move(c));
-    }
-  };
-
   std::shared_ptr<detail::subscription_state> state_;
   Executor ex_{};
 };
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_SUBSCRIPTION_HPP
+#include <peergraph/impl/subscription.hpp>
+
+#endif  // PEERGRAPH_SUBSCRIPTION_HPP

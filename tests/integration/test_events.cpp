@@ -259,3 +259,27 @@ TEST_CASE("two receives at once on one subscription: the second is refused", "[e
     CHECK_FALSE(first_ec);
   });
 }
+
+TEST_CASE("a subscription chosen at run time yields the kinds of its mask, in order", "[events][mask]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto b = pg::graph::open(io, "test-graph", "bob", fast_options());
+    const auto kinds = pg::event_mask::of<pg::status_changed_event>() | pg::event_mask::of<pg::neighbor_connection_event>();
+    auto dynamic = b.subscribe(kinds);
+    auto typed = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();
+    auto data_only = b.subscribe(pg::event_mask::of<pg::incoming_data_event>());
+    const auto ep = a.listen(loopback6());
+    co_await b.connect(ep);
+    // The same events as the compile-time subscription, in the same order.
+    for (int i = 0; i < 3; ++i) {
+      pg::any_event got = co_await next(dynamic);
+      auto want = co_await next(typed);
+      CHECK(got.index() == (want.index() == 0 ? pg::event_index<pg::status_changed_event>
+                                              : pg::event_index<pg::neighbor_connection_event>));
+      CHECK(kinds.contains(got));
+    }
+    CHECK_FALSE(dynamic.try_receive());
+    CHECK_FALSE(data_only.try_receive());
+    CHECK_THROWS_AS(b.subscribe(pg::event_mask{}), std::system_error);
+  });
+}

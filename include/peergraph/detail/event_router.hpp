@@ -25,8 +25,7 @@
 
 namespace peergraph::detail {
 
-using any_event = std::variant<status_changed_event, neighbor_connection_event, direct_connection_event,
-                               incoming_data_event, node_changed_event, connection_required_event>;
+using peergraph::any_event;
 
 inline std::size_t event_bytes(const any_event& ev) noexcept {
   if (const auto* d = std::get_if<incoming_data_event>(&ev)) return d->data.size();
@@ -37,17 +36,18 @@ inline std::size_t event_bytes(const any_event& ev) noexcept {
 /// the router, whichever is longer.
 class subscription_state {
  public:
-  subscription_state(std::uint32_t mask, subscribe_options opts) : mask_(mask), opts_(std::move(opts)) {
+  subscription_state(event_mask mask, subscribe_options opts) : mask_(mask), opts_(std::move(opts)) {
     if (opts_.max_events == 0) opts_.max_events = 1;
   }
 
   bool wants(const any_event& ev) const noexcept {
-    if (closed_ || !(mask_ & (1u << ev.index()))) return false;
+    if (closed_ || !mask_.contains(ev)) return false;
     if (const auto* d = std::get_if<incoming_data_event>(&ev); d && !opts_.data_types.empty())
       return std::find(opts_.data_types.begin(), opts_.data_types.end(), d->type) != opts_.data_types.end();
     return true;
   }
-  bool wants_kind(unsigned index) const noexcept { return !closed_ && (mask_ & (1u << index)); }
+  /// True if this open subscription takes some kind in `kinds`.
+  bool wants_any(event_mask kinds) const noexcept { return !closed_ && !(mask_ & kinds).empty(); }
 
   bool has_space_for(const any_event& ev) const noexcept {
     if (queue_.empty()) return true;
@@ -120,7 +120,7 @@ class subscription_state {
     for (auto& w : waiters) w();
   }
 
-  std::uint32_t mask_;
+  event_mask mask_;
   subscribe_options opts_;
   std::deque<any_event> queue_;
   std::size_t bytes_ = 0;
@@ -138,11 +138,11 @@ class event_router {
     if (closing_) s->close();
   }
 
-  /// True if any open subscription takes events of this kind.
-  bool wants_kind(unsigned index) const {
+  /// True if some open subscription takes some kind in `kinds`.
+  bool wants_any(event_mask kinds) const {
     return std::any_of(subs_.begin(), subs_.end(), [&](const auto& w) {
       auto s = w.lock();
-      return s && s->wants_kind(index);
+      return s && s->wants_any(kinds);
     });
   }
 

@@ -2,30 +2,39 @@
 #ifndef PEERGRAPH_CONNECTION_HPP
 #define PEERGRAPH_CONNECTION_HPP
 
+#include <peergraph/async.hpp>
 #include <peergraph/config.hpp>
-#include <peergraph/detail/connection_impl.hpp>
 #include <peergraph/guid.hpp>
-#include <peergraph/subscription.hpp>
 #include <peergraph/transport.hpp>
 #include <peergraph/types.hpp>
 
 #include <asio/any_io_executor.hpp>
-#include <asio/associated_allocator.hpp>
-#include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
-#include <asio/execution/context.hpp>
-#include <asio/query.hpp>
-#include <asio/post.hpp>
-#include <asio/system_executor.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
-#include <type_traits>
+#include <system_error>
 #include <vector>
 
 namespace peergraph {
+
+namespace detail {
+template <typename Executor, typename Transport>
+class connection_impl;
+template <typename Executor, typename Transport>
+struct initiate_send_copy;
+template <typename Executor, typename Transport>
+struct initiate_send_owned;
+template <typename Executor, typename Transport>
+struct initiate_flush;
+template <typename Executor, typename Transport>
+struct initiate_close;
+template <typename Executor, typename Transport>
+struct initiate_open;
+}  // namespace detail
 
 /// A handle to one established neighbor or direct connection of a graph.
 ///
@@ -50,33 +59,37 @@ namespace peergraph {
 /// graph's executor.
 template <typename Executor = asio::any_io_executor, typename Transport = tcp_transport>
 class basic_connection {
+  using impl_type = detail::connection_impl<Executor, Transport>;
+
  public:
   using executor_type = Executor;
 
   /// An empty handle (is_open() is false).
   basic_connection() = default;
 
-  executor_type get_executor() const noexcept { return impl_->get_executor(); }
+  /// The graph's executor. Not for an empty handle.
+  executor_type get_executor() const noexcept;
 
   /// The connection's id, as reported in events (PEER_CONNECTION_INFO::ullConnectionId).
-  connection_id id() const noexcept { return impl_ ? impl_->id() : 0; }
-  connection_kind kind() const noexcept { return impl_ ? impl_->kind() : connection_kind::neighbor; }
+  connection_id id() const noexcept;
+  connection_kind kind() const noexcept;
   /// The remote node's id.
-  node_id remote_node() const noexcept { return impl_ ? impl_->remote_node() : 0; }
+  node_id remote_node() const noexcept;
   /// The remote node's peer id.
-  std::string remote_peer_id() const { return impl_ ? impl_->remote_peer() : std::string{}; }
+  std::string remote_peer_id() const;
   /// The remote TCP endpoint of this link.
-  endpoint remote_endpoint() const noexcept { return impl_ ? impl_->remote_endpoint() : endpoint{}; }
+  endpoint remote_endpoint() const noexcept;
   /// Everything above at once.
-  connection_info info() const { return impl_ ? impl_->info() : connection_info{}; }
+  connection_info info() const;
 
   /// True while the connection is established.
-  bool is_open() const noexcept { return impl_ && impl_->is_established(); }
+  bool is_open() const noexcept;
 
+  /// False for an empty handle.
   explicit operator bool() const noexcept { return impl_ != nullptr; }
 
   /// Bytes queued on this connection and not yet written to the socket.
-  std::size_t queued_bytes() const noexcept { return impl_ ? impl_->queued_bytes() : 0; }
+  std::size_t queued_bytes() const noexcept;
 
   /// Sends a copy of `data` as a message of type `type`.
   ///
@@ -92,7 +105,8 @@ class basic_connection {
   /// with operation_aborted.
   template <typename Token = default_token>
   auto send(const guid& type, asio::const_buffer data, Token&& token = default_token{}) {
-    return asio::async_initiate<Token, void(std::error_code)>(initiate_send_copy{impl_}, token, type, data);
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_copy<Executor, Transport>{impl_},
+                                                             token, type, data);
   }
 
   /// Sends `data` as a message of type `type`, taking the vector over: a
@@ -103,8 +117,8 @@ class basic_connection {
   /// Otherwise as the overload above.
   template <typename Token = default_token>
   auto send(const guid& type, std::vector<std::uint8_t>&& data, Token&& token = default_token{}) {
-    return asio::async_initiate<Token, void(std::error_code)>(initiate_send_owned{impl_}, token, type,
-                                                             std::move(data));
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_owned<Executor, Transport>{impl_},
+                                                             token, type, std::move(data));
   }
 
   /// Completes once everything queued before it has been written to the socket.
@@ -114,7 +128,8 @@ class basic_connection {
   /// Cancellation: total, partial and terminal; the data stays queued.
   template <typename Token = default_token>
   auto flush(Token&& token = default_token{}) {
-    return asio::async_initiate<Token, void(std::error_code)>(initiate_plain{impl_, &impl_type::flush}, token);
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_flush<Executor, Transport>{impl_},
+                                                             token);
   }
 
   /// Closes the connection in order (PeerGraphCloseDirectConnection; for a
@@ -128,87 +143,16 @@ class basic_connection {
   /// Cancellation: total, partial and terminal end the wait; the close goes on.
   template <typename Token = default_token>
   auto close(Token&& token = default_token{}) {
-    return asio::async_initiate<Token, void(std::error_code)>(initiate_plain{impl_, &impl_type::close_op}, token);
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_close<Executor, Transport>{impl_},
+                                                             token);
   }
 
  private:
   template <typename, typename>
   friend class basic_graph;
-  using impl_type = detail::connection_impl<Executor, Transport>;
-  using plain_completion = typename impl_type::plain_completion;
+  template <typename, typename>
+  friend struct detail::initiate_open;
   explicit basic_connection(std::shared_ptr<impl_type> p) noexcept : impl_(std::move(p)) {}
-
-  template <typename Handler>
-  static plain_completion make_completion(Handler&& h, const std::shared_ptr<impl_type>& impl) {
-    return plain_completion(std::forward<Handler>(h), impl->get_executor());
-  }
-
-  // A send whose handler runs in the connection's execution context leaves
-  // the write to that handler's return (see connection_impl::send_invoke);
-  // one that runs elsewhere might never run there, so it writes at once.
-  template <typename Handler>
-  static bool runs_on_connection(const Handler& h, const std::shared_ptr<impl_type>& impl) {
-    using assoc = asio::associated_executor_t<Handler, Executor>;
-    using context_prop = asio::execution::context_as_t<asio::execution_context&>;
-    if constexpr (asio::can_query<assoc, context_prop>::value && asio::can_query<Executor, context_prop>::value) {
-      const auto ex = impl->get_executor();
-      const context_prop ctx;
-      return &asio::query(asio::get_associated_executor(h, ex), ctx) == &asio::query(ex, ctx);
-    } else {
-      return false;
-    }
-  }
-
-  template <typename Handler, typename Payload>
-  static void start_send(Handler&& h, const std::shared_ptr<impl_type>& impl, const guid& type, Payload&& payload) {
-    const bool deferred = runs_on_connection(h, impl);
-    bool full = false;
-    const auto ec = impl->enqueue(type, std::forward<Payload>(payload), deferred, full);
-    typename impl_type::send_invoke invoke{!ec && deferred ? impl : nullptr};
-    if (!ec && full) {
-      impl->park_send(plain_completion(std::forward<Handler>(h), impl->get_executor(), std::move(invoke)));
-      return;
-    }
-    // The common case: complete by posting the handler straight to its
-    // executor; nothing is parked, so no holder and no work guard.
-    detail::post_completion(std::forward<Handler>(h), impl->get_executor(), std::move(invoke), ec);
-  }
-
-  // Operations on an empty handle have no executor of their own to complete on.
-  template <typename Handler>
-  static void complete_empty(Handler&& h) {
-    detail::post_completion(std::forward<Handler>(h), asio::system_executor(), detail::direct_invoke{},
-                            std::error_code(errc::connection_not_found));
-  }
-
-  struct initiate_send_copy {
-    std::shared_ptr<impl_type> impl;
-    template <typename Handler>
-    void operator()(Handler&& h, const guid& type, asio::const_buffer data) const {
-      if (!impl) return complete_empty(std::forward<Handler>(h));
-      const std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(data.data()), data.size());
-      start_send(std::forward<Handler>(h), impl, type, bytes);
-    }
-  };
-
-  struct initiate_send_owned {
-    std::shared_ptr<impl_type> impl;
-    template <typename Handler>
-    void operator()(Handler&& h, const guid& type, std::vector<std::uint8_t>&& data) const {
-      if (!impl) return complete_empty(std::forward<Handler>(h));
-      start_send(std::forward<Handler>(h), impl, type, std::move(data));
-    }
-  };
-
-  struct initiate_plain {
-    std::shared_ptr<impl_type> impl;
-    void (impl_type::*op)(plain_completion);
-    template <typename Handler>
-    void operator()(Handler&& h) const {
-      if (!impl) return complete_empty(std::forward<Handler>(h));
-      ((*impl).*op)(make_completion(std::forward<Handler>(h), impl));
-    }
-  };
 
   std::shared_ptr<impl_type> impl_;
 };
@@ -218,4 +162,6 @@ using connection = basic_connection<>;
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_CONNECTION_HPP
+#include <peergraph/impl/connection.hpp>
+
+#endif  // PEERGRAPH_CONNECTION_HPP

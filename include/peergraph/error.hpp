@@ -38,6 +38,7 @@ enum class errc {
   unable_to_listen,             ///< PEER_E_UNABLE_TO_LISTEN
   event_handle_not_found,       ///< PEER_E_EVENT_HANDLE_NOT_FOUND
   max_message_size_exceeded,    ///< PEER_E_MAX_RECORD_SIZE_EXCEEDED (message above the configured maximum)
+  access_denied,                ///< E_ACCESSDENIED (only the creator may change a graph's properties)
 };
 
 /// Broad conditions for matching errors from any category:
@@ -91,6 +92,7 @@ inline constexpr hresult_entry hresult_table[] = {
     {errc::unable_to_listen, static_cast<std::int32_t>(0x80632096u), "PEER_E_UNABLE_TO_LISTEN", "unable to listen on that address"},
     {errc::event_handle_not_found, static_cast<std::int32_t>(0x80630501u), "PEER_E_EVENT_HANDLE_NOT_FOUND", "unknown event registration"},
     {errc::max_message_size_exceeded, static_cast<std::int32_t>(0x80630304u), "PEER_E_MAX_RECORD_SIZE_EXCEEDED", "message larger than the configured maximum"},
+    {errc::access_denied, static_cast<std::int32_t>(0x80070005u), "E_ACCESSDENIED", "access denied"},
 };
 
 inline const hresult_entry* find_entry(errc e) noexcept {

@@ -2,9 +2,9 @@
 #ifndef PEERGRAPH_GRAPH_HPP
 #define PEERGRAPH_GRAPH_HPP
 
+#include <peergraph/async.hpp>
 #include <peergraph/config.hpp>
 #include <peergraph/connection.hpp>
-#include <peergraph/detail/graph_impl.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/events.hpp>
 #include <peergraph/options.hpp>
@@ -14,10 +14,9 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
 #include <asio/execution_context.hpp>
-#include <asio/is_executor.hpp>
 
-#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +26,11 @@
 #include <vector>
 
 namespace peergraph {
+
+namespace detail {
+template <typename Executor, typename Transport>
+class graph_impl;
+}  // namespace detail
 
 /// One node of one peer graph (an HGRAPH).
 ///
@@ -57,40 +61,30 @@ class basic_graph {
 
  public:
   using executor_type = Executor;
+  using transport_type = Transport;
   using connection_type = basic_connection<Executor, Transport>;
   template <typename... Events>
   using subscription_type = basic_subscription<Executor, Events...>;
+
+  // ------------------------------------------------------------ making a node
 
   /// Creates a new graph whose first node is this one (PeerGraphCreate).
   /// The local peer id is `props.creator_id`.
   ///
   /// @throws std::system_error with errc::invalid_argument if the graph id
-  ///   or creator id is empty, longer than 255 bytes, or contains NUL, or if
-  ///   `opts.friendly_name` is longer than 255 bytes or contains NUL.
+  ///   or creator id is empty, longer than 255 bytes, or contains NUL, if
+  ///   the friendly name or comment is too long (255 and 511 bytes) or
+  ///   contains NUL, or if `opts.friendly_name` is bad in the same way.
   static basic_graph create(const executor_type& ex, graph_properties props, graph_options opts = {},
-                            Transport transport = {}) {
-    check(props.graph_id);
-    check(props.creator_id);
-    check_name(opts.friendly_name);
-    auto peer = props.creator_id;
-    return basic_graph(
-        std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer), true, std::move(opts)));
-  }
+                            Transport transport = {});
 
   /// Opens an existing graph as peer `peer_id` (PeerGraphOpen). The node
-  /// cannot listen until it has synchronized with a first neighbor.
+  /// cannot listen until it has synchronized with a first neighbor; its
+  /// properties are those of the graph once the first neighbor sent them.
   ///
   /// @throws std::system_error with errc::invalid_argument for a bad id.
   static basic_graph open(const executor_type& ex, std::string graph_id, std::string peer_id, graph_options opts = {},
-                          Transport transport = {}) {
-    check(graph_id);
-    check(peer_id);
-    check_name(opts.friendly_name);
-    graph_properties props;
-    props.graph_id = std::move(graph_id);
-    return basic_graph(
-        std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer_id), false, std::move(opts)));
-  }
+                          Transport transport = {});
 
   /// As above, on an execution context's executor (`graph::create(io, ...)`).
   template <typename Context>
@@ -107,32 +101,48 @@ class basic_graph {
   }
 
   basic_graph(basic_graph&&) noexcept = default;
-  basic_graph& operator=(basic_graph&& other) noexcept {
-    if (this != &other) {
-      close();
-      impl_ = std::move(other.impl_);
-    }
-    return *this;
-  }
+  basic_graph& operator=(basic_graph&& other) noexcept;
   basic_graph(const basic_graph&) = delete;
   basic_graph& operator=(const basic_graph&) = delete;
 
   /// Closes the graph (see close()).
   ~basic_graph() { close(); }
 
-  executor_type get_executor() const noexcept { return impl_->executor(); }
+  // ------------------------------------------------------------ identity and state
 
-  const std::string& graph_id() const noexcept { return impl_->graph_id(); }
-  const std::string& peer_id() const noexcept { return impl_->peer_id(); }
+  executor_type get_executor() const noexcept;
+
+  const std::string& graph_id() const noexcept;
+  /// The local peer id.
+  const std::string& peer_id() const noexcept;
   /// This node's id: random, non-zero, new for every graph object.
-  node_id id() const noexcept { return impl_->node(); }
-  const graph_properties& properties() const noexcept { return impl_->properties(); }
+  node_id id() const noexcept;
+
+  /// The graph's properties as this node knows them (PeerGraphGetProperties):
+  /// the creator's, as replicated to every node; for an opened graph only
+  /// the graph id until a first neighbor has sent them (synchronized).
+  const graph_properties& properties() const noexcept;
+
+  /// Changes the mutable properties (PeerGraphSetProperties): friendly
+  /// name, comment, presence lifetime and presence maximum; the other fields
+  /// of `props` are ignored. Only the graph's creator may; the change is
+  /// flooded to every node.
+  ///
+  /// @throws std::system_error: errc::access_denied (this peer is not the
+  ///   creator), errc::invalid_argument (a string too long or containing
+  ///   NUL, a zero presence lifetime), errc::graph_not_ready (opened and never
+  ///   synchronized), errc::invalid_graph (closed).
+  void set_properties(const graph_properties& props);
+  /// As above, reporting failure through `ec`.
+  void set_properties(const graph_properties& props, std::error_code& ec);
 
   /// Listening, has-connections and synchronized flags (PeerGraphGetStatus).
-  graph_status status() const noexcept { return impl_->status(); }
+  graph_status status() const noexcept;
 
   /// False once closed.
-  bool is_open() const noexcept { return impl_ && impl_->is_open(); }
+  bool is_open() const noexcept;
+
+  // ------------------------------------------------------------ listening and connecting
 
   /// Starts accepting connections on `ep` (PeerGraphListen). Port 0 picks a
   /// free port. May be called again for further endpoints (an IPv6 and an
@@ -143,41 +153,46 @@ class basic_graph {
   /// @throws std::system_error: errc::graph_not_ready (opened and never
   ///   synchronized), errc::already_listening, errc::invalid_graph (closed),
   ///   or the system's error (address in use, ...).
-  endpoint listen(const endpoint& ep) {
-    std::error_code ec;
-    auto bound = listen(ep, ec);
-    if (ec) throw std::system_error(ec, "peergraph::graph::listen");
-    return bound;
-  }
+  endpoint listen(const endpoint& ep);
   /// As above, reporting failure through `ec`.
-  endpoint listen(const endpoint& ep, std::error_code& ec) { return impl_->listen(ep, ec); }
+  endpoint listen(const endpoint& ep, std::error_code& ec);
 
   /// The endpoints this node listens on, with their real ports.
-  std::vector<endpoint> local_endpoints() const { return impl_->local_endpoints(); }
+  std::vector<endpoint> local_endpoints() const;
+
+  /// A connection id not in use on this node, for connect_options::id: the
+  /// id the connection will have, known before the connect completes (as
+  /// PeerGraphConnect returns it at once).
+  connection_id new_connection_id();
 
   /// Makes a neighbor connection to the node listening at `ep` (PeerGraphConnect).
   ///
-  /// Completes once the remote node has accepted (WELCOME), or fails. Both
-  /// nodes also report a neighbor_connection_event, connected or failed,
-  /// whatever the outcome once the TCP connection exists.
+  /// Completes once the remote node has accepted (WELCOME), or fails. Once
+  /// the attempt has started, both nodes also report a
+  /// neighbor_connection_event, connected or failed, under the
+  /// connection's id; errors found before anything is attempted (invalid
+  /// arguments, a closed graph, an address that is a neighbor already) only
+  /// complete the operation.
   ///
   /// @param ep the remote node's address.
-  /// @param opts expected peer id and timeout (default graph_options::connect_timeout).
+  /// @param opts expected peer id, timeout (default
+  ///   graph_options::connect_timeout) and the connection's id.
   /// @param token completion token; signature `void(std::error_code, connection_type)`.
   ///   Errors: errc::already_exists (a neighbor connection to that node
   ///   exists; detected locally for a known address, else by the remote),
   ///   errc::connect_self, errc::connection_refused, errc::timeout,
-  ///   errc::invalid_address, errc::invalid_argument, errc::invalid_graph,
-  ///   protocol::error values (the remote broke the protocol, or is not the
-  ///   expected peer: protocol::error::wrong_peer_id), the system's error
-  ///   from the TCP connect, asio::error::operation_aborted.
+  ///   errc::invalid_address, errc::invalid_argument (a bad peer id, or an
+  ///   id that is in use), errc::invalid_graph, protocol::error values (the
+  ///   remote broke the protocol, or is not the expected peer:
+  ///   protocol::error::wrong_peer_id), the system's error from the TCP
+  ///   connect, asio::error::operation_aborted.
   ///
   /// Cancellation: total, partial and terminal; the attempt is abandoned,
   /// the connection closed, and the operation completes with operation_aborted.
   template <typename Token = default_token>
   auto connect(const endpoint& ep, connect_options opts, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code, connection_type)>(
-        initiate_open{impl_, connection_kind::neighbor}, token, ep, std::move(opts));
+        detail::initiate_open<Executor, Transport>{impl_, connection_kind::neighbor}, token, ep, std::move(opts));
   }
   /// As above with default options.
   template <typename Token = default_token>
@@ -194,16 +209,17 @@ class basic_graph {
   /// application subscribes to both direct_connection_event and
   /// incoming_data_event; otherwise it refuses (REFUSE code
   /// DIRECT_CONNECTION_DISALLOWED) and this fails with
-  /// errc::connection_refused. Both nodes report a direct_connection_event.
+  /// errc::connection_refused. Both nodes report a direct_connection_event
+  /// once the attempt has started, as for connect().
   ///
   /// @param peer_id the peer expected at `ep` (several may share an address).
   /// @param ep the node's address.
-  /// @param opts timeout (default graph_options::connect_timeout); its
-  ///   `peer_id` is ignored in favour of the parameter.
+  /// @param opts timeout (default graph_options::connect_timeout) and the
+  ///   connection's id; its `peer_id` is ignored in favour of the parameter.
   /// @param token completion token; signature `void(std::error_code, connection_type)`.
   ///   Errors: errc::connect_self, errc::connection_refused,
   ///   errc::connection_not_authenticated (no such peer at that address),
-  ///   errc::timeout, errc::invalid_argument (bad peer id),
+  ///   errc::timeout, errc::invalid_argument (bad peer id, id in use),
   ///   errc::invalid_address, errc::invalid_graph, the system's error from
   ///   the TCP connect, operation_aborted.
   ///
@@ -213,7 +229,7 @@ class basic_graph {
                    Token&& token = default_token{}) {
     opts.peer_id = peer_id;
     return asio::async_initiate<Token, void(std::error_code, connection_type)>(
-        initiate_open{impl_, connection_kind::direct}, token, ep, std::move(opts));
+        detail::initiate_open<Executor, Transport>{impl_, connection_kind::direct}, token, ep, std::move(opts));
   }
   /// As above with default options.
   template <typename Token = default_token>
@@ -221,6 +237,15 @@ class basic_graph {
   auto open_direct(const std::string& peer_id, const endpoint& ep, Token&& token = default_token{}) {
     return open_direct(peer_id, ep, connect_options{}, std::forward<Token>(token));
   }
+
+  // ------------------------------------------------------------ connections and data
+
+  /// The established connections, by id (PeerGraphEnumConnections).
+  std::vector<connection_info> connections(std::optional<connection_kind> kind = std::nullopt) const;
+
+  /// A handle to an established connection, or an empty handle if there is
+  /// none with that id.
+  connection_type find_connection(connection_id id) const;
 
   /// Sends a copy of `data` on the connection with id `id`, neighbor or
   /// direct (PeerGraphSendData). Same contract as basic_connection::send();
@@ -245,29 +270,24 @@ class basic_graph {
     return c.close(std::forward<Token>(token));
   }
 
+  // ------------------------------------------------------------ events
+
   /// Subscribes to the events of types `Events...` reported from now on.
   /// See basic_subscription for ordering, capacity and backpressure.
   ///
-  /// A node accepts direct connections only while some subscription takes
+  /// A node accepts direct connections only while its subscriptions take
   /// both direct_connection_event and incoming_data_event.
-  template <detail::graph_event... Events>
+  template <graph_event... Events>
   subscription_type<Events...> subscribe(subscribe_options opts = {}) {
-    auto state = std::make_shared<detail::subscription_state>(subscription_type<Events...>::mask(), std::move(opts));
-    impl_->router().add(state);
-    return subscription_type<Events...>(std::move(state), impl_->executor());
+    return subscription_type<Events...>(make_subscription(event_mask::of<Events...>(), std::move(opts)),
+                                        get_executor());
   }
 
-  /// The established connections, by id (PeerGraphEnumConnections).
-  std::vector<connection_info> connections(std::optional<connection_kind> kind = std::nullopt) const {
-    return impl_->connections(kind);
-  }
-
-  /// A handle to an established connection, or an empty handle if there is
-  /// none with that id.
-  connection_type find_connection(connection_id id) const {
-    auto c = impl_->find(id);
-    return connection_type(c && c->is_established() ? c : nullptr);
-  }
+  /// Subscribes to the kinds in `kinds`, chosen at run time; the
+  /// subscription yields any_event. Otherwise as above.
+  ///
+  /// @throws std::system_error with errc::invalid_argument for an empty mask.
+  subscription_type<any_event> subscribe(event_mask kinds, subscribe_options opts = {});
 
   // ------------------------------------------------------------ nodes and presence
 
@@ -277,9 +297,7 @@ class basic_graph {
   /// only the nodes of that peer.
   ///
   /// Call on the graph's executor. A closed graph lists nothing.
-  std::vector<peergraph::node_info> nodes(std::optional<std::string_view> peer_id = std::nullopt) const {
-    return impl_->nodes(peer_id);
-  }
+  std::vector<peergraph::node_info> nodes(std::optional<std::string_view> peer_id = std::nullopt) const;
 
   /// What is known about one node (PeerGraphGetNodeInfo). `id` 0, or this
   /// node's id, gives the local node, with the endpoints it really listens
@@ -288,14 +306,9 @@ class basic_graph {
   ///
   /// @throws std::system_error: errc::node_not_found (no present node with
   ///   that id), errc::invalid_graph (closed).
-  peergraph::node_info node_info(node_id id) const {
-    std::error_code ec;
-    auto info = impl_->get_node_info(id, ec);
-    if (ec) throw std::system_error(ec, "peergraph::graph::node_info");
-    return info;
-  }
+  peergraph::node_info node_info(node_id id) const;
   /// As above, reporting failure through `ec`.
-  peergraph::node_info node_info(node_id id, std::error_code& ec) const { return impl_->get_node_info(id, ec); }
+  peergraph::node_info node_info(node_id id, std::error_code& ec) const;
   /// The local node: node_info(0).
   peergraph::node_info local_node() const { return node_info(0); }
 
@@ -306,66 +319,32 @@ class basic_graph {
   /// @throws std::system_error: errc::invalid_argument (longer than
   ///   protocol::max_attributes_size, 4096 bytes, or contains NUL),
   ///   errc::invalid_graph (closed).
-  void set_node_attributes(std::string attributes) {
-    std::error_code ec;
-    set_node_attributes(std::move(attributes), ec);
-    if (ec) throw std::system_error(ec, "peergraph::graph::set_node_attributes");
-  }
+  void set_node_attributes(std::string attributes);
   /// As above, reporting failure through `ec`.
-  void set_node_attributes(std::string attributes, std::error_code& ec) {
-    impl_->set_node_attributes(std::move(attributes), ec);
-  }
+  void set_node_attributes(std::string attributes, std::error_code& ec);
 
   /// PeerGraphSetPresence: `true` publishes this node's presence whatever
   /// graph_properties::presence_max says; `false` returns to that policy
   /// (which withdraws the presence if the policy does not publish it).
   ///
   /// @throws std::system_error: errc::invalid_graph (closed).
-  void set_presence(bool present) {
-    std::error_code ec;
-    impl_->set_presence(present, ec);
-    if (ec) throw std::system_error(ec, "peergraph::graph::set_presence");
-  }
+  void set_presence(bool present);
 
   /// Presence and synchronization counters (for tests, benchmarks and
   /// diagnostics). Call on the graph's executor.
-  graph_stats stats() const noexcept { return impl_->stats(); }
+  graph_stats stats() const noexcept;
+
+  // ------------------------------------------------------------ closing
 
   /// Closes the node (PeerGraphClose): floods the withdrawal of its presence,
-  /// stops listening, sends DISCONNECT on
-  /// every established connection, completes pending operations with
-  /// operation_aborted, reports the final disconnect and status events, then
-  /// ends every subscription. Idempotent.
-  void close() noexcept {
-    if (impl_) impl_->close();
-  }
+  /// stops listening, sends DISCONNECT on every established connection,
+  /// completes pending operations with operation_aborted, reports the final
+  /// disconnect and status events, then ends every subscription. Idempotent.
+  void close() noexcept;
 
  private:
   explicit basic_graph(std::shared_ptr<impl_type> impl) noexcept : impl_(std::move(impl)) {}
-
-  static void check(const std::string& id) {
-    if (!detail::valid_id(id)) throw std::system_error(errc::invalid_argument, "peergraph: bad graph or peer id");
-  }
-  static void check_name(const std::string& name) {
-    if (!name.empty() && !detail::valid_id(name))
-      throw std::system_error(errc::invalid_argument, "peergraph: bad friendly name");
-  }
-
-  struct initiate_open {
-    std::shared_ptr<impl_type> impl;
-    connection_kind kind;
-    using executor_type = Executor;
-    executor_type get_executor() const noexcept { return impl->executor(); }
-
-    template <typename Handler>
-    void operator()(Handler&& handler, const endpoint& ep, const connect_options& opts) const {
-      using conn_impl = typename impl_type::connection_type;
-      typename impl_type::open_completion c(
-          std::forward<Handler>(handler), impl->executor(),
-          [](auto&& h, std::error_code ec, std::shared_ptr<conn_impl> p) { std::move(h)(ec, connection_type(std::move(p))); });
-      impl->connect(ep, opts, kind, std::move(c));
-    }
-  };
+  std::shared_ptr<detail::subscription_state> make_subscription(event_mask kinds, subscribe_options opts);
 
   std::shared_ptr<impl_type> impl_;
 };
@@ -375,4 +354,6 @@ using graph = basic_graph<>;
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_GRAPH_HPP
+#include <peergraph/impl/graph.hpp>
+
+#endif  // PEERGRAPH_GRAPH_HPP

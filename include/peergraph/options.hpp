@@ -32,6 +32,8 @@ struct graph_properties {
   /// N smallest node ids among the publishers (see docs/presence.md).
   std::int32_t presence_max = -1;
   std::uint32_t max_record_size = 0;           ///< 0: the documented default
+  /// PEER_GRAPH_PROPERTY_FLAGS (heartbeats 0x1, defer expiration 0x2), replicated with the rest.
+  std::uint32_t flags = 0;
 };
 
 /// Local engine settings. They are not replicated and can differ per node.
@@ -94,6 +96,10 @@ struct connect_options {
   std::optional<std::string> peer_id{};
   /// Overrides graph_options::connect_timeout for this call.
   std::optional<std::chrono::milliseconds> timeout{};
+  /// The id the new connection gets, so that it is known before the
+  /// operation completes (basic_graph::new_connection_id() gives one not in
+  /// use). 0: the graph picks one.
+  std::uint64_t id = 0;
 };
 
 /// Options for one subscription.

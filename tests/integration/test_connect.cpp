@@ -86,6 +86,44 @@ TEST_CASE("two nodes connect and both report the neighbor connection", "[connect
   });
 }
 
+TEST_CASE("a connection's id can be chosen before the connect completes", "[connect][id]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    auto a = make_creator(io);
+    auto b = make_joiner(io);
+    auto b_events = b.subscribe<pg::neighbor_connection_event>();
+    const auto ep = a.listen(loopback6());
+    pg::connect_options opts;
+    opts.id = b.new_connection_id();
+    CHECK(opts.id != 0);
+    auto conn = co_await b.connect(ep, opts);
+    CHECK(conn.id() == opts.id);
+    auto ev = co_await next(b_events);
+    CHECK(ev.connection.id == opts.id);
+    CHECK(b.find_connection(opts.id).is_open());
+    CHECK(b.new_connection_id() != opts.id);
+
+    // An id in use is refused before anything is attempted.
+    auto c = make_creator(io, "carol");
+    const auto ep_c = c.listen(loopback6());
+    auto [ec, none] = co_await b.connect(ep_c, opts, asio::experimental::as_tuple(use_awaitable));
+    CHECK(ec == pg::errc::invalid_argument);
+    CHECK_FALSE(none);
+    CHECK(b.connections().size() == 1);
+
+    // A failed attempt is reported under the chosen id too.
+    pg::connect_options to_nowhere;
+    to_nowhere.id = b.new_connection_id();
+    auto dead = ep_c;
+    c.close();
+    co_await sleep_for(20ms);
+    auto [ec2, none2] = co_await b.connect(dead, to_nowhere, asio::experimental::as_tuple(use_awaitable));
+    CHECK(ec2);
+    auto failed = co_await next(b_events);
+    CHECK(failed.status == pg::connection_status::failed);
+    CHECK(failed.connection.id == to_nowhere.id);
+  });
+}
+
 TEST_CASE("three nodes form a triangle", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
     auto a = make_creator(io, "alice");

@@ -221,6 +221,49 @@ TEST_CASE("a joining node synchronizes first, then may listen", "[presence][sync
   });
 }
 
+TEST_CASE("the creator changes the graph's properties and every node follows", "[presence][properties]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    network net;
+    auto p = props();
+    p.flags = 0x2;
+    co_await build(io, net, 3, chain(3), p, fixed_options());
+    auto& creator = net.nodes[0];
+    auto& far = net.nodes[2];
+    CHECK(far.properties().flags == 0x2);
+    auto changed = creator.properties();
+    changed.friendly_name = "renamed";
+    changed.comment = "a new comment";
+    changed.presence_max = 7;
+    changed.graph_id = "ignored";
+    changed.flags = 0;
+    creator.set_properties(changed);
+    CHECK(creator.properties().friendly_name == "renamed");
+    CHECK(creator.properties().graph_id == "test-graph");
+    const bool followed = co_await eventually([&] {
+      const auto& q = far.properties();
+      return q.friendly_name == "renamed" && q.comment == "a new comment" && q.presence_max == 7;
+    });
+    CHECK(followed);
+    CHECK(far.properties().flags == 0x2);  // not a mutable property
+    CHECK(net.nodes[1].properties().friendly_name == "renamed");
+
+    // Only the creator may, and only with valid values.
+    std::error_code ec;
+    far.set_properties(changed, ec);
+    CHECK(ec == pg::errc::access_denied);
+    changed.comment = std::string(512, 'c');
+    creator.set_properties(changed, ec);
+    CHECK(ec == pg::errc::invalid_argument);
+    changed.comment.clear();
+    changed.presence_lifetime_s = 0;
+    creator.set_properties(changed, ec);
+    CHECK(ec == pg::errc::invalid_argument);
+    creator.close();
+    creator.set_properties(changed, ec);
+    CHECK(ec == pg::errc::invalid_graph);
+  });
+}
+
 TEST_CASE("node events: connected, updated, disconnected", "[presence][events]") {
   run([](asio::io_context& io) -> awaitable<void> {
     network net;

@@ -56,10 +56,11 @@ const std::vector<documented> documented_hresults{
     {errc::unable_to_listen, 0x80632096u, "PEER_E_UNABLE_TO_LISTEN"},
     {errc::event_handle_not_found, 0x80630501u, "PEER_E_EVENT_HANDLE_NOT_FOUND"},
     {errc::max_message_size_exceeded, 0x80630304u, "PEER_E_MAX_RECORD_SIZE_EXCEEDED"},
+    {errc::access_denied, 0x80070005u, "E_ACCESSDENIED"},
 };
 
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
-constexpr int last_errc = static_cast<int>(errc::max_message_size_exceeded);
+constexpr int last_errc = static_cast<int>(errc::access_denied);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
 constexpr int last_protocol_error = static_cast<int>(pp::error::connection_closed);
 

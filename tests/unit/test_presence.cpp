@@ -92,12 +92,14 @@ TEST_CASE("FLOOD with the graph information record round-trips", "[presence][wir
   g.creator_id = "carol";
   g.friendly_name = "Friends";
   g.comment = "a comment";
+  g.flags = 0x2;
   pp::flood f{true, g};
   auto b = encoded(f);
   pp::flood back;
   REQUIRE_FALSE(pp::decode(view(b), back));
   CHECK(back == f);
   CHECK(std::get<pp::graph_info>(back.record).presence_max == 5);
+  CHECK(std::get<pp::graph_info>(back.record).flags == 0x2);
 }
 
 TEST_CASE("FLOOD rejects malformed records without reading past the frame", "[presence][wire]") {

@@ -4,6 +4,7 @@
 
 #include <peergraph/detail/connection_impl.hpp>
 #include <peergraph/detail/event_router.hpp>
+#include <peergraph/detail/ids.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/options.hpp>
 #include <peergraph/protocol/presence.hpp>
@@ -26,11 +27,6 @@
 #include <vector>
 
 namespace peergraph::detail {
-
-/// Checks an identifier: 1 to 255 bytes, no NUL (it travels NUL-terminated).
-inline bool valid_id(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= 255 && s.find('\0') == std::string_view::npos;
-}
 
 template <typename Executor, typename Transport>
 class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Transport>> {
@@ -108,6 +104,14 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     return it == connections_.end() ? nullptr : it->second;
   }
 
+  /// A random id that no connection of this node has.
+  connection_id new_connection_id() {
+    connection_id id;
+    do id = rng_();
+    while (id == 0 || connections_.count(id));
+    return id;
+  }
+
   // ------------------------------------------------------------ listen
 
   endpoint listen(const endpoint& ep, std::error_code& ec) {
@@ -145,6 +149,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     if (closed_) return op.complete(errc::invalid_graph, nullptr), nullptr;
     if (o.peer_id && !valid_id(*o.peer_id)) return op.complete(errc::invalid_argument, nullptr), nullptr;
     if (ep.port() == 0 || ep.address().is_unspecified()) return op.complete(errc::invalid_address, nullptr), nullptr;
+    if (o.id != 0 && connections_.count(o.id)) return op.complete(errc::invalid_argument, nullptr), nullptr;
     if (kind == connection_kind::neighbor && is_neighbor_address(ep))
       return op.complete(errc::already_exists, nullptr), nullptr;
     protocol::initiator_config cfg;
@@ -154,8 +159,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     cfg.expected_peer_id = o.peer_id;
     cfg.local_node_id = node_id_;
     cfg.friendly_name = opts_.friendly_name;
-    auto conn = std::make_shared<connection_type>(this->shared_from_this(), transport_.make_stream(ex_), new_id(),
-                                                  true, kind);
+    auto conn = std::make_shared<connection_type>(this->shared_from_this(), transport_.make_stream(ex_),
+                                                  o.id != 0 ? o.id : new_connection_id(), true, kind);
     connections_.emplace(conn->id(), conn);
     conn->start_connect(ep, std::move(cfg), o.timeout.value_or(opts_.connect_timeout), std::move(op));
     start_ticking();
@@ -202,8 +207,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   std::optional<protocol::refuse_code> decide(const connection_type& c, const protocol::connect& req) {
     if (closed_) return protocol::refuse_code::busy;
     if (req.direct) {
-      if (!router_.wants_kind(event_index<direct_connection_event>::value) ||
-          !router_.wants_kind(event_index<incoming_data_event>::value))
+      if (!router_.wants_any(event_mask::of<direct_connection_event>()) ||
+          !router_.wants_any(event_mask::of<incoming_data_event>()))
         return protocol::refuse_code::direct_connection_disallowed;
       return std::nullopt;
     }
@@ -284,7 +289,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
         if (auto* g = std::get_if<protocol::graph_info>(&f.record)) {
           if (f.sync) ++stats_.sync_records_received;
           else ++stats_.floods_received;
-          adopt(*g);
+          // A newer record goes on to the other neighbors, as presence does.
+          if (adopt(*g)) flood_all(protocol::flood{false, *g}, &c);
           return {};
         }
         on_presence(c, std::get<protocol::presence_entry>(f.record), f.sync, out);
@@ -391,6 +397,26 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     pump();
   }
 
+  /// Applies the mutable properties (creator only) and floods the new
+  /// graph information record.
+  void set_properties(const graph_properties& p, std::error_code& ec) {
+    ec.clear();
+    if (closed_) return void(ec = errc::invalid_graph);
+    if (!synchronized_) return void(ec = errc::graph_not_ready);
+    if (peer_id_ != props_.creator_id) return void(ec = errc::access_denied);
+    if (!valid_name(p.friendly_name) || !valid_comment(p.comment) || p.presence_lifetime_s == 0)
+      return void(ec = errc::invalid_argument);
+    auto g = current_graph_info();
+    ++g.version;
+    g.friendly_name = p.friendly_name;
+    g.comment = p.comment;
+    g.presence_lifetime_s = p.presence_lifetime_s;
+    g.presence_max = p.presence_max;
+    adopt(g);
+    flood_all(protocol::flood{false, std::move(g)}, nullptr);
+    pump();
+  }
+
   graph_stats stats() const noexcept {
     auto s = stats_;
     s.known_nodes = table_.live();
@@ -422,7 +448,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
         return;
       }
       self->transport_.prepare_accepted(stream);
-      auto conn = std::make_shared<connection_type>(self, std::move(stream), self->new_id(), false,
+      auto conn = std::make_shared<connection_type>(self, std::move(stream), self->new_connection_id(), false,
                                                     connection_kind::neighbor);
       self->connections_.emplace(conn->id(), conn);
       conn->start_accept();
@@ -520,10 +546,15 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     }
   }
 
-  /// Sends one record to every neighbor except `except`.
+  /// Sends one presence record to every neighbor except `except`.
   void flood_all(const protocol::presence_entry& e, const connection_type* except) {
+    flood_all(protocol::flood{false, e}, except);
+  }
+
+  /// Sends one FLOOD to every neighbor except `except`.
+  void flood_all(const protocol::flood& f, const connection_type* except) {
     std::vector<std::uint8_t> bytes;
-    protocol::encode(protocol::flood{false, e}, bytes);
+    protocol::encode(f, bytes);
     for (const auto& [id, c] : connections_)
       if (c.get() != except && c->kind() == connection_kind::neighbor && c->is_established()) {
         c->send_frame(bytes);
@@ -562,16 +593,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     const auto now = now_ms();
     std::vector<std::uint8_t> bytes;
     if (props_version_ > 0) {
-      protocol::graph_info g;
-      g.version = props_version_;
-      g.scope = static_cast<std::uint32_t>(props_.scope);
-      g.presence_lifetime_s = props_.presence_lifetime_s;
-      g.presence_max = props_.presence_max;
-      g.max_record_size = props_.max_record_size;
-      g.creator_id = props_.creator_id;
-      g.friendly_name = props_.friendly_name;
-      g.comment = props_.comment;
-      protocol::encode(protocol::flood{true, g}, bytes);
+      protocol::encode(protocol::flood{true, current_graph_info()}, bytes);
       ++stats_.sync_records_sent;
     }
     if (own_version_ > 0) {
@@ -586,9 +608,24 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     c.send_frame(bytes);
   }
 
-  // The graph information record: a newer one replaces the replicated properties.
-  void adopt(const protocol::graph_info& g) {
-    if (g.version <= props_version_) return;
+  protocol::graph_info current_graph_info() const {
+    protocol::graph_info g;
+    g.version = props_version_;
+    g.scope = static_cast<std::uint32_t>(props_.scope);
+    g.presence_lifetime_s = props_.presence_lifetime_s;
+    g.presence_max = props_.presence_max;
+    g.max_record_size = props_.max_record_size;
+    g.flags = static_cast<std::uint16_t>(props_.flags);
+    g.creator_id = props_.creator_id;
+    g.friendly_name = props_.friendly_name;
+    g.comment = props_.comment;
+    return g;
+  }
+
+  // The graph information record: a newer one replaces the replicated
+  // properties. Returns true if it did.
+  bool adopt(const protocol::graph_info& g) {
+    if (g.version <= props_version_) return false;
     props_version_ = g.version;
     const auto old_lifetime = props_.presence_lifetime_s;
     const auto old_max = props_.presence_max;
@@ -599,10 +636,12 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     props_.presence_lifetime_s = std::max<std::uint32_t>(g.presence_lifetime_s, 1);
     props_.presence_max = g.presence_max;
     props_.max_record_size = g.max_record_size;
+    props_.flags = g.flags;
     update_table_limits();
     if (props_.presence_lifetime_s != old_lifetime || props_.presence_max != old_max)
       refresh_presence(props_.presence_lifetime_s != old_lifetime && own_published_);
     if (ticking_) arm_tick();
+    return true;
   }
 
   // ------------------------------------------------------------ housekeeping and maintenance
@@ -710,12 +749,6 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     return false;
   }
 
-  connection_id new_id() {
-    connection_id id;
-    do id = rng_();
-    while (id == 0 || connections_.count(id));
-    return id;
-  }
 
   void push_status_if_changed(event_outbox& out) {
     const auto now = status();

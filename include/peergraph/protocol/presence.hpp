@@ -52,6 +52,7 @@ struct graph_info {
   std::uint32_t presence_lifetime_s = 300;
   std::int32_t presence_max = -1;
   std::uint32_t max_record_size = 0;
+  std::uint16_t flags = 0;  ///< PEER_GRAPH_PROPERTY_FLAGS
   std::string creator_id;
   std::string friendly_name;
   std::string comment;
@@ -126,7 +127,7 @@ inline void encode(const flood& m, std::vector<std::uint8_t>& out) {
     w.u16(static_cast<std::uint16_t>(creator.size()));
     w.u16(static_cast<std::uint16_t>(name.size()));
     w.u16(static_cast<std::uint16_t>(comment.size()));
-    w.u16(0);
+    w.u16(g.flags);
     for (auto s : {creator, name, comment})
       w.bytes(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
   }
@@ -191,7 +192,7 @@ inline std::error_code decode(std::span<const std::uint8_t> msg, flood& m) {
     g.presence_max = static_cast<std::int32_t>(r.u32());
     g.max_record_size = r.u32();
     const std::size_t c_len = r.u16(), n_len = r.u16(), k_len = r.u16();
-    r.skip(2);
+    g.flags = r.u16();
     if (g.version == 0 || g.scope > 4 || c_len > max_string_size || n_len > max_string_size ||
         k_len > max_comment_size || r.remaining() != c_len + n_len + k_len)
       return error::malformed_message;

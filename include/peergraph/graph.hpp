@@ -167,12 +167,11 @@ class basic_graph {
 
   /// Makes a neighbor connection to the node listening at `ep` (PeerGraphConnect).
   ///
-  /// Completes once the remote node has accepted (WELCOME), or fails. Once
-  /// the attempt has started, both nodes also report a
-  /// neighbor_connection_event, connected or failed, under the
-  /// connection's id; errors found before anything is attempted (invalid
-  /// arguments, a closed graph, an address that is a neighbor already) only
-  /// complete the operation.
+  /// Completes once the remote node has accepted (WELCOME), or fails. Unless
+  /// its arguments are bad or the graph is closed (which only complete the
+  /// operation), the attempt is also reported by one
+  /// neighbor_connection_event, connected or failed, under the connection's
+  /// id; the remote node reports it too once the link exists.
   ///
   /// @param ep the remote node's address.
   /// @param opts expected peer id, timeout (default

@@ -161,10 +161,19 @@ TEST_CASE("a second neighbor connection to the same node fails with already_exis
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
 
-    // Same address again: known locally, refused before any traffic.
-    auto [ec1, c1] = co_await b.connect(ea, asio::experimental::as_tuple(use_awaitable));
+    // Same address again: known locally, refused before any traffic, and
+    // reported as a failed attempt under its id.
+    auto b_early = b.subscribe<pg::neighbor_connection_event>();
+    pg::connect_options again;
+    again.id = b.new_connection_id();
+    auto [ec1, c1] = co_await b.connect(ea, again, asio::experimental::as_tuple(use_awaitable));
     CHECK(ec1 == pg::errc::already_exists);
     CHECK_FALSE(c1.is_open());
+    auto early = co_await next(b_early);
+    CHECK(early.status == pg::connection_status::failed);
+    CHECK(early.connection.id == again.id);
+    CHECK(early.reason == pg::errc::already_exists);
+    b_early.close();
 
     // The other direction reaches the remote, which refuses the duplicate.
     auto a_events = a.subscribe<pg::neighbor_connection_event>();

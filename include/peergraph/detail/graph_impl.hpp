@@ -150,8 +150,16 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     if (o.peer_id && !valid_id(*o.peer_id)) return op.complete(errc::invalid_argument, nullptr), nullptr;
     if (ep.port() == 0 || ep.address().is_unspecified()) return op.complete(errc::invalid_address, nullptr), nullptr;
     if (o.id != 0 && connections_.count(o.id)) return op.complete(errc::invalid_argument, nullptr), nullptr;
-    if (kind == connection_kind::neighbor && is_neighbor_address(ep))
+    const auto id = o.id != 0 ? o.id : new_connection_id();
+    if (kind == connection_kind::neighbor && is_neighbor_address(ep)) {
+      // The arguments were fine, so this is an attempt that failed: it is
+      // reported like every other one, under its id.
+      outbox_.push(neighbor_connection_event{connection_status::failed,
+                                             connection_info{id, kind, 0, o.peer_id.value_or(""), ep},
+                                             errc::already_exists});
+      pump();
       return op.complete(errc::already_exists, nullptr), nullptr;
+    }
     protocol::initiator_config cfg;
     cfg.type = kind == connection_kind::direct ? protocol::connection_type::direct : protocol::connection_type::neighbor;
     cfg.graph_id = props_.graph_id;
@@ -160,7 +168,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     cfg.local_node_id = node_id_;
     cfg.friendly_name = opts_.friendly_name;
     auto conn = std::make_shared<connection_type>(this->shared_from_this(), transport_.make_stream(ex_),
-                                                  o.id != 0 ? o.id : new_connection_id(), true, kind);
+                                                  id, true, kind);
     connections_.emplace(conn->id(), conn);
     conn->start_connect(ep, std::move(cfg), o.timeout.value_or(opts_.connect_timeout), std::move(op));
     start_ticking();

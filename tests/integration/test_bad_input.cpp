@@ -298,7 +298,7 @@ TEST_CASE("the connecting side rejects bad replies", "[bad-input]") {
       {"REFUSE busy",
        [](std::uint64_t) {
          bytes b;
-         proto::encode(proto::refuse{proto::refuse_code::busy, {pgtest::loopback6()}}, b);
+         proto::encode(proto::refuse{proto::refuse_code::busy, {pg::detail::to_wire(pgtest::loopback6())}}, b);
          return b;
        },
        pg::errc::connection_refused},

@@ -1,5 +1,8 @@
 // Unit tests for peergraph/protocol/frame.hpp: splitting a byte stream into frames.
 #include <peergraph/protocol/frame.hpp>
+#include <peergraph/protocol/messages.hpp>
+
+#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,28 +12,18 @@
 #include <system_error>
 #include <vector>
 
-namespace Catch {
-template <>
-struct StringMaker<std::error_code> {
-  static std::string convert(const std::error_code& ec) {
-    return std::string(ec.category().name()) + ':' + std::to_string(ec.value()) + " (" + ec.message() + ')';
-  }
-};
-}  // namespace Catch
-
 namespace pp = peergraph::protocol;
 using pp::error;
 using pp::frame_result;
 using pp::next_frame;
 
+using namespace pgtest;
+
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
 
 constexpr std::size_t max_size = 4096;
 
-std::span<const std::uint8_t> view(const bytes& b, std::size_t n) { return {b.data(), n}; }
-std::span<const std::uint8_t> view(const bytes& b) { return {b.data(), b.size()}; }
 
 bytes header_bytes(std::uint32_t size, std::uint8_t version, std::uint8_t type) {
   return {static_cast<std::uint8_t>(size), static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size >> 16),

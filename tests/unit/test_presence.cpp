@@ -4,6 +4,8 @@
 #include <peergraph/protocol/presence.hpp>
 #include <peergraph/protocol/presence_table.hpp>
 
+#include "support/bytes.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -17,20 +19,11 @@ namespace pp = peergraph::protocol;
 using pp::error;
 using namespace std::chrono_literals;
 
+using namespace pgtest;
+const auto ep = wire_address;
+
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
-std::span<const std::uint8_t> view(const bytes& b) { return {b.data(), b.size()}; }
-pp::endpoint ep(const char* addr, std::uint16_t port) { return {asio::ip::make_address(addr), port}; }
-
-std::uint16_t get16(const bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] | (b[at + 1] << 8)); }
-std::uint32_t get32(const bytes& b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (std::uint32_t(b[at + 3]) << 24));
-}
-void put16(bytes& b, std::size_t at, std::uint16_t v) {
-  b[at] = static_cast<std::uint8_t>(v);
-  b[at + 1] = static_cast<std::uint8_t>(v >> 8);
-}
 
 pp::presence_entry sample(std::uint64_t node = 0x1122334455667788ull, std::uint32_t version = 3) {
   pp::presence_entry e;

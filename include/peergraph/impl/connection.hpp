@@ -4,7 +4,7 @@
 
 #include <peergraph/connection.hpp>
 #include <peergraph/detail/completion.hpp>
-#include <peergraph/detail/connection_impl.hpp>
+#include <peergraph/detail/link/connection_impl.hpp>
 #include <peergraph/error.hpp>
 
 #include <asio/associated_executor.hpp>

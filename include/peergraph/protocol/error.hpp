@@ -28,6 +28,7 @@ enum class error {
   keepalive_timeout,       ///< nothing received on an established link for too long
   peer_disconnected,       ///< the peer sent DISCONNECT
   connection_closed,       ///< the byte stream ended without DISCONNECT
+  self_connection,         ///< the remote node turned out to be this node
 };
 
 namespace detail {
@@ -48,6 +49,7 @@ class error_category final : public std::error_category {
       case error::keepalive_timeout: return "no traffic from peer within the keep-alive timeout";
       case error::peer_disconnected: return "peer disconnected";
       case error::connection_closed: return "connection closed by peer";
+      case error::self_connection: return "the remote node is this node";
     }
     return "unknown peergraph.protocol error";
   }

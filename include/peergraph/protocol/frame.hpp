@@ -2,7 +2,7 @@
 #ifndef PEERGRAPH_PROTOCOL_FRAME_HPP
 #define PEERGRAPH_PROTOCOL_FRAME_HPP
 
-#include <peergraph/protocol/messages.hpp>
+#include <peergraph/protocol/header.hpp>
 
 #include <span>
 #include <system_error>

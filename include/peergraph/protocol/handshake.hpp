@@ -9,8 +9,9 @@
 #ifndef PEERGRAPH_PROTOCOL_HANDSHAKE_HPP
 #define PEERGRAPH_PROTOCOL_HANDSHAKE_HPP
 
-#include <peergraph/error.hpp>
-#include <peergraph/protocol/messages.hpp>
+#include <peergraph/protocol/error.hpp>
+#include <peergraph/protocol/handshake_messages.hpp>
+#include <peergraph/protocol/header.hpp>
 
 #include <optional>
 #include <span>
@@ -19,18 +20,6 @@
 #include <vector>
 
 namespace peergraph::protocol {
-
-/// The API error an initiator reports for a REFUSE code.
-inline std::error_code refuse_error(refuse_code c) noexcept {
-  switch (c) {
-    case refuse_code::already_connected:
-    case refuse_code::duplicate_connection: return errc::already_exists;
-    case refuse_code::connect_self: return errc::connect_self;
-    case refuse_code::busy:
-    case refuse_code::direct_connection_disallowed: return errc::connection_refused;
-  }
-  return errc::connection_refused;
-}
 
 struct initiator_config {
   connection_type type = connection_type::neighbor;
@@ -41,7 +30,7 @@ struct initiator_config {
   std::optional<std::string> expected_peer_id;
   std::uint64_t local_node_id = 0;
   /// Addresses the local node listens on; when non-empty CONNECT carries the U flag.
-  std::vector<endpoint> local_addresses;
+  std::vector<address> local_addresses;
   std::string friendly_name;
   bool wants_neighbors = false;
 };
@@ -53,13 +42,13 @@ class initiator {
 
   struct outcome {
     enum kind_type { pending, established, refused, failed } kind = pending;
-    std::error_code ec;  ///< for refused and failed
+    std::error_code ec;  ///< for failed: a protocol::error
   };
 
   explicit initiator(initiator_config cfg) : cfg_(std::move(cfg)) {}
 
   /// Sets the addresses CONNECT announces (known once the transport is connected).
-  void set_local_addresses(std::vector<endpoint> addresses) { cfg_.local_addresses = std::move(addresses); }
+  void set_local_addresses(std::vector<address> addresses) { cfg_.local_addresses = std::move(addresses); }
 
   /// Appends the first flight (AUTH_INFO, CONNECT) to `out`.
   void start(std::vector<std::uint8_t>& out) {
@@ -82,7 +71,7 @@ class initiator {
       case message_type::welcome: {
         if (auto ec = decode(frame, welcome_)) return fail(ec);
         if (welcome_.node_id == 0) return fail(error::malformed_message);
-        if (welcome_.node_id == cfg_.local_node_id) return fail(errc::connect_self);
+        if (welcome_.node_id == cfg_.local_node_id) return fail(error::self_connection);
         if (cfg_.expected_peer_id && welcome_.peer_id != *cfg_.expected_peer_id) return fail(error::wrong_peer_id);
         state_ = state::established;
         return {outcome::established, {}};
@@ -90,7 +79,7 @@ class initiator {
       case message_type::refuse: {
         if (auto ec = decode(frame, refuse_)) return fail(ec);
         state_ = state::refused;
-        return {outcome::refused, refuse_error(refuse_.code)};
+        return {outcome::refused, {}};
       }
       case message_type::disconnect: return fail(error::peer_disconnected);
       default: return fail(error::unexpected_message);
@@ -128,9 +117,11 @@ class responder {
   struct outcome {
     /// pending: wait for more frames; decide: AUTH_INFO and CONNECT are valid,
     /// the caller must call accept() or refuse(); refused: the machine answered
-    /// REFUSE itself (bytes appended); failed: close the connection.
+    /// REFUSE itself (bytes appended, `code` says which); failed: close the
+    /// connection (`ec`, a protocol::error, says why).
     enum kind_type { pending, decide, refused, failed } kind = pending;
     std::error_code ec;
+    refuse_code code = refuse_code::busy;
   };
 
   explicit responder(responder_config cfg) : cfg_(std::move(cfg)) {}
@@ -153,7 +144,7 @@ class responder {
           return fail(error::malformed_message);
         if (request_.source_node_id == cfg_.local_node_id) {
           refuse(refuse_code::connect_self, {}, out);
-          return {outcome::refused, errc::connect_self};
+          return {outcome::refused, {}, refuse_code::connect_self};
         }
         state_ = state::deciding;
         return {outcome::decide, {}};
@@ -163,7 +154,7 @@ class responder {
   }
 
   /// Accepts the connection: appends WELCOME.
-  void accept(std::uint64_t peer_time, std::vector<endpoint> local_addresses, std::string friendly_name,
+  void accept(std::uint64_t peer_time, std::vector<address> local_addresses, std::string friendly_name,
               std::vector<std::uint8_t>& out) {
     encode(welcome{cfg_.local_node_id, peer_time, std::move(local_addresses), cfg_.local_peer_id,
                    std::move(friendly_name)},
@@ -172,7 +163,7 @@ class responder {
   }
 
   /// Declines the connection: appends REFUSE with optional referrals.
-  void refuse(refuse_code code, std::vector<endpoint> referrals, std::vector<std::uint8_t>& out) {
+  void refuse(refuse_code code, std::vector<address> referrals, std::vector<std::uint8_t>& out) {
     encode(protocol::refuse{code, std::move(referrals)}, out);
     state_ = state::refused;
   }

@@ -8,13 +8,16 @@
 #define PEERGRAPH_PROTOCOL_PRESENCE_HPP
 
 #include <peergraph/guid.hpp>
+#include <peergraph/protocol/address.hpp>
 #include <peergraph/protocol/error.hpp>
-#include <peergraph/protocol/messages.hpp>
+#include <peergraph/protocol/header.hpp>
 #include <peergraph/protocol/wire.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <variant>
 #include <vector>
@@ -40,7 +43,7 @@ struct presence_entry {
   std::uint32_t version = 0;     ///< starts at 1, +1 per re-publication
   bool deleted = false;          ///< the node withdrew its presence (left, or stopped publishing)
   std::uint32_t lifetime_ms = 0; ///< remaining lifetime when sent
-  std::vector<endpoint> addresses;
+  std::vector<address> addresses;
   std::string attributes;
   friend bool operator==(const presence_entry&, const presence_entry&) = default;
 };

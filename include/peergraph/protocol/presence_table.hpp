@@ -2,7 +2,7 @@
 //
 // Sans-I/O: no clock is read here; every call that depends on time takes
 // `now` (any monotonic millisecond count), so the rules are tested with plain
-// numbers. The engine (detail/graph_impl.hpp) feeds it what arrives in FLOOD
+// numbers. The node engine (detail/node/presence_engine.hpp) feeds it what arrives in FLOOD
 // messages and floods on what apply() says.
 //
 // Rules:

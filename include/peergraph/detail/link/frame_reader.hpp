@@ -1,0 +1,154 @@
+// peergraph/detail/link/frame_reader.hpp: one link's incoming bytes, cut into frames.
+//
+// Sans-I/O: the link reads into prepare(), reports the bytes with commit(),
+// then takes frames with next() until it says need_more. A PT2PT message
+// above the large-payload threshold is not buffered: next() gives its type
+// and a vector for its payload, the bytes already buffered copied in, and
+// the link reads the rest straight into that vector (large_rest()).
+#ifndef PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
+#define PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
+
+#include <peergraph/guid.hpp>
+#include <peergraph/protocol/frame.hpp>
+#include <peergraph/protocol/pt2pt.hpp>
+
+#include <asio/buffer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <system_error>
+#include <vector>
+
+namespace peergraph::detail::link {
+
+class frame_reader {
+ public:
+  /// Largest read offered at once under load.
+  static constexpr std::size_t max_read_size = 64 * 1024;
+
+  /// `floor`: the read size of an idle link (graph_options::read_buffer_size).
+  explicit frame_reader(std::size_t floor) : floor_(std::max<std::size_t>(floor, 64)) {}
+
+  /// Where the next read goes: free space after the buffered bytes.
+  asio::mutable_buffer prepare() {
+    const auto want = std::max(target_, floor_);
+    if (buf_.size() < want) buf_.resize(want);
+    if (end_ == buf_.size()) compact();
+    if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+    offered_ = buf_.size() - end_;
+    return asio::buffer(buf_.data() + end_, offered_);
+  }
+
+  /// `n` bytes arrived in the space prepare() gave. The read size follows
+  /// the traffic: a read that fills what it was offered doubles the next
+  /// one (fewer system calls for a stream of small messages), a nearly
+  /// empty one halves it, so an idle link keeps only `floor`.
+  void commit(std::size_t n) {
+    end_ += n;
+    if (n == offered_ && target_ < max_read_size)
+      target_ = std::max(floor_, std::min(std::max(target_, floor_) * 2, max_read_size));
+    else if (n < target_ / 8)
+      target_ = std::max(floor_, target_ / 2);
+  }
+
+  struct step {
+    enum kind_type {
+      need_more,  ///< read more, then call next() again
+      frame,      ///< `h` and `bytes` (valid until the next call) hold a complete frame
+      large,      ///< a large PT2PT began: read large_rest(), then take_large()
+      invalid,    ///< `ec` says why the stream must end
+    } kind = need_more;
+    protocol::header h{};
+    std::span<const std::uint8_t> bytes;
+    std::error_code ec;
+  };
+
+  /// The next frame in the buffer. `limit`: the largest frame acceptable
+  /// now; `large_ok`: a large PT2PT may be read into its own storage.
+  step next(std::size_t limit, bool large_ok) {
+    step s;
+    const std::span<const std::uint8_t> avail(buf_.data() + begin_, end_ - begin_);
+    const auto fr = protocol::next_frame(avail, limit);
+    if (fr.status == protocol::frame_result::invalid) return s.kind = step::invalid, s.ec = fr.ec, s;
+    if (fr.status == protocol::frame_result::complete) {
+      s.kind = step::frame;
+      s.h = fr.h;
+      s.bytes = avail.first(fr.h.size);
+      begin_ += fr.h.size;
+      return s;
+    }
+    if (!fr.header_known) return s;
+    if (large_ok && fr.h.type == protocol::message_type::pt2pt && fr.h.size > large_threshold() &&
+        avail.size() >= protocol::pt2pt_header_size) {
+      protocol::pt2pt_prefix p;
+      if (auto ec = protocol::decode_pt2pt_prefix(avail, fr.h.size, p)) return s.kind = step::invalid, s.ec = ec, s;
+      // Padding between the fixed fields and the payload is rare; such a
+      // message takes the buffered path below.
+      if (p.data_offset == protocol::pt2pt_header_size) return begin_large(fr.h, p.type, avail), s.kind = step::large, s;
+    }
+    if (fr.h.size > buf_.size() - begin_) {
+      compact();
+      if (fr.h.size > buf_.size()) buf_.resize(fr.h.size);
+    }
+    return s;
+  }
+
+  /// The part of the large payload still to be read.
+  asio::mutable_buffer large_rest() noexcept {
+    return asio::buffer(large_.data() + large_have_, large_.size() - large_have_);
+  }
+  /// The large payload, complete; the reader forgets it.
+  std::vector<std::uint8_t> take_large(guid& type) {
+    type = large_type_;
+    large_have_ = 0;
+    return std::move(large_);
+  }
+
+  /// Called when next() said need_more: an emptied buffer shrinks back once
+  /// a large frame or a busy spell made it grow.
+  void settle() {
+    if (begin_ != end_) return;
+    begin_ = end_ = 0;
+    if (buf_.size() > std::max(target_, floor_)) std::vector<std::uint8_t>().swap(buf_);
+  }
+
+  /// Bytes buffered and not yet taken.
+  std::size_t buffered() const noexcept { return end_ - begin_; }
+
+ private:
+  // Frames above this size are read straight into the payload's own vector.
+  std::size_t large_threshold() const noexcept { return 4 * floor_; }
+
+  void begin_large(const protocol::header& h, const guid& type, std::span<const std::uint8_t> avail) {
+    large_type_ = type;
+    large_.resize(h.size - protocol::pt2pt_header_size);
+    large_have_ = std::min(avail.size() - protocol::pt2pt_header_size, large_.size());
+    std::memcpy(large_.data(), avail.data() + protocol::pt2pt_header_size, large_have_);
+    begin_ += protocol::pt2pt_header_size + large_have_;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+
+  void compact() {
+    if (begin_ == 0) return;
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+
+  std::size_t floor_;
+  std::vector<std::uint8_t> buf_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::size_t target_ = 0;
+  std::size_t offered_ = 0;
+  std::vector<std::uint8_t> large_;
+  std::size_t large_have_ = 0;
+  guid large_type_;
+};
+
+}  // namespace peergraph::detail::link
+
+#endif  // PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP

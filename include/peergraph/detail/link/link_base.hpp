@@ -1,0 +1,254 @@
+// peergraph/detail/link/link_base.hpp: a link's state, its write side and its events.
+//
+// connection_impl (the lifecycle, the handshake and the read loop) derives
+// from this. Here: what every activity of a link shares, the send path's
+// operations, the write loop, the event outbox and the timer. The three
+// hooks at the bottom are virtual so that this file needs nothing of the
+// derived class; each runs on an error, a resumption or a timer, never per
+// message.
+#ifndef PEERGRAPH_DETAIL_LINK_LINK_BASE_HPP
+#define PEERGRAPH_DETAIL_LINK_LINK_BASE_HPP
+
+#include <peergraph/detail/completion.hpp>
+#include <peergraph/detail/event_router.hpp>
+#include <peergraph/detail/link/frame_reader.hpp>
+#include <peergraph/detail/link/link_timer.hpp>
+#include <peergraph/detail/link/send_path.hpp>
+#include <peergraph/detail/node/link_summary.hpp>
+#include <peergraph/error.hpp>
+#include <peergraph/types.hpp>
+
+#include <asio/dispatch.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace peergraph::detail {
+
+template <typename Executor, typename Transport>
+class graph_impl;
+
+namespace link {
+
+enum class phase { connecting, handshaking, established, closing, closed };
+/// How a link ends: at once; once a REFUSE being written has left (or after
+/// a second); or in order, DISCONNECT after the queued data.
+enum class ending { abort, after_write, orderly };
+
+template <typename Executor, typename Transport>
+class link_base : public std::enable_shared_from_this<link_base<Executor, Transport>> {
+ public:
+  using graph_type = graph_impl<Executor, Transport>;
+  using stream_type = typename Transport::template stream<Executor>;
+  using plain_completion = completion<std::error_code>;
+  using ms = std::chrono::milliseconds;
+
+  virtual ~link_base() = default;
+
+  /// Calls a send's handler, then starts the write the send left for later
+  /// once no other deferred send completion of this link is pending.
+  ///
+  /// Why: a sender that awaits each send resumes from this handler. Starting
+  /// the write in send() itself writes (and, with Asio's speculative writes,
+  /// completes) one message per system call; starting it here, once the
+  /// sender has moved on to something other than sending, lets a burst of
+  /// small messages leave in one write, with no timer and no extra handler.
+  /// A coalescing segment's worth of unsent bytes starts a write regardless.
+  struct send_invoke {
+    std::shared_ptr<link_base> conn;  // null: the write was not deferred
+
+    template <typename Handler>
+    void operator()(Handler&& h, std::error_code ec) const {
+      if (!conn) return std::move(h)(ec);
+      struct after {
+        const std::shared_ptr<link_base>& c;
+        ~after() { c->deferred_handler_done(); }
+      } guard{conn};
+      std::move(h)(ec);
+    }
+  };
+
+  /// Queues one PT2PT message: a span is copied, a vector taken over. On
+  /// success `full` says whether the queue is above the high-water mark (the
+  /// send must wait, see park_send()). With `deferred`, the caller completes
+  /// through a send_invoke that starts the write; else the write starts here.
+  template <typename Payload>
+  std::error_code enqueue(const guid& type, Payload&& payload, bool deferred, bool& full) {
+    if (phase_ != phase::established) return errc::connection_not_found;
+    if (std::span<const std::uint8_t>(payload).size() > graph_->options().max_message_size)
+      return errc::max_message_size_exceeded;
+    sends_.queue_message(type, std::forward<Payload>(payload));
+    if (deferred) sends_.defer();
+    if (!deferred || sends_.segment_waiting()) start_write();
+    full = sends_.queued() > graph_->options().send_high_water;
+    return {};
+  }
+
+  /// A send that found the queue above the high-water mark waits here until
+  /// it has drained to the low-water mark.
+  void park_send(plain_completion op) { sends_.park_send(std::move(op), this->weak_from_this()); }
+
+  /// Completes once every byte queued so far has been written.
+  void flush(plain_completion op) {
+    if (phase_ != phase::established && phase_ != phase::closing) return op.complete(errc::connection_not_found);
+    if (sends_.empty()) return op.complete(std::error_code{});
+    sends_.park_flush(std::move(op), this->weak_from_this());
+  }
+
+  /// Orderly close requested by the application: completes once the stream
+  /// is closed.
+  void close_op(plain_completion op) {
+    if (phase_ != phase::established && phase_ != phase::closing) return op.complete(errc::connection_not_found);
+    sends_.park_close(std::move(op), this->weak_from_this());
+    end({}, ending::orderly);
+  }
+
+  /// Queues an already encoded frame (graph-level traffic) if the link is up.
+  void send_frame(std::span<const std::uint8_t> bytes) {
+    if (phase_ == phase::established) queue_frame(bytes);
+  }
+
+  // ------------------------------------------------------------ observers
+
+  const node::link_summary& summary() const noexcept { return link_; }
+  connection_id id() const noexcept { return link_.id; }
+  connection_kind kind() const noexcept { return link_.kind; }
+  bool is_established() const noexcept { return phase_ == phase::established; }
+  node_id remote_node() const noexcept { return link_.remote_node; }
+  const std::string& remote_peer() const noexcept { return link_.remote_peer; }
+  const endpoint& remote_endpoint() const noexcept { return link_.remote_ep; }
+  connection_info info() const { return link_.info(); }
+  Executor get_executor() const noexcept { return ex_; }
+  /// Bytes queued for writing and not yet written.
+  std::size_t queued_bytes() const noexcept { return sends_.queued(); }
+
+  /// The one way a link ends (see `ending`); connection_impl defines it.
+  virtual void end(std::error_code reason, ending how) = 0;
+
+ protected:
+  link_base(std::shared_ptr<graph_type> g, stream_type s, connection_id id, bool initiator, connection_kind kind)
+      : graph_(std::move(g)),
+        ex_(graph_->executor()),
+        stream_(std::move(s)),
+        timer_(ex_),
+        reader_(graph_->options().read_buffer_size) {
+    link_.id = id;
+    link_.initiator = initiator;
+    link_.kind = kind;
+  }
+
+  /// Input was paused for the outbox, which has emptied.
+  virtual void resume_reading() = 0;
+  /// The timer armed with arm() expired.
+  virtual void on_timer() = 0;
+
+  // ------------------------------------------------------------ writing
+
+  void queue_frame(std::span<const std::uint8_t> bytes) {
+    sends_.queue_frame(bytes);
+    start_write();
+  }
+
+  // Runs on the sender's executor (same execution context, maybe another
+  // strand or thread), hence the atomic count and the dispatch.
+  void deferred_handler_done() {
+    if (sends_.deferred_done()) asio::dispatch(ex_, [self = this->shared_from_this()] { self->start_write(); });
+  }
+
+  void start_write() {
+    if (!sends_.can_write() || phase_ == phase::closed || phase_ == phase::connecting) return;
+    asio::async_write(stream_, sends_.begin_write(),
+                      [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(std::error_code ec) {
+    if (ec || phase_ == phase::closed) {
+      sends_.drop();
+      // A lingering REFUSE went out (or failed), or the stream broke.
+      if (phase_ == phase::closed || phase_ == phase::closing) return shut();
+      return end(ec, ending::abort);
+    }
+    sends_.written(graph_->options().send_low_water);
+    last_tx_ = clock::now();
+    // A sender still being resumed will add more; its send_invoke (or a full
+    // segment) starts the next write.
+    if (sends_.has_unsent() && (!sends_.deferred_pending() || phase_ != phase::established || sends_.segment_waiting()))
+      return start_write();
+    if (phase_ == phase::closing && !sends_.has_unsent()) shut();
+  }
+
+  // Closes the stream; waiting sends, flushes and closes complete.
+  void shut() {
+    phase_ = phase::closed;
+    link_.established = false;
+    timer_.cancel();
+    if (stream_shut_) return;
+    stream_shut_ = true;
+    std::error_code ignored;
+    stream_.close(ignored);
+    sends_.shut(end_reason_ ? end_reason_ : std::error_code(errc::connection_not_found));
+  }
+
+  void arm(ms d) {
+    timer_.arm(d, [self = this->shared_from_this()] { self->on_timer(); });
+  }
+
+  // ------------------------------------------------------------ events
+
+  void emit(any_event ev) {
+    // Straight into the router when nothing is waiting: no queueing per message.
+    if (outbox_.deliver(graph_->router(), std::move(ev), resume_pump())) resume_input();
+  }
+
+  void pump() {
+    if (outbox_.pump(graph_->router(), resume_pump())) resume_input();
+  }
+
+  auto resume_pump() {
+    return [self = this->shared_from_this()] { asio::post(self->ex_, [self] { self->pump(); }); };
+  }
+
+  void resume_input() {
+    if (!input_paused_) return;
+    input_paused_ = false;
+    resume_reading();
+  }
+
+  // The connection events: `connected`, then exactly one end.
+  void report(connection_status status, std::error_code reason) {
+    if (status != connection_status::connected) {
+      if (reported_end_) return;
+      reported_end_ = true;
+    }
+    if (link_.kind == connection_kind::direct)
+      emit(direct_connection_event{status, info(), reason});
+    else
+      emit(neighbor_connection_event{status, info(), reason});
+  }
+
+  std::shared_ptr<graph_type> graph_;
+  Executor ex_;
+  stream_type stream_;
+  link_timer<Executor> timer_;
+  phase phase_ = phase::connecting;
+  node::link_summary link_;
+  frame_reader reader_;
+  bool reading_ = false;
+  bool input_paused_ = false;
+  send_path sends_;
+  std::error_code end_reason_;
+  bool stream_shut_ = false;
+  clock::time_point last_rx_{};
+  clock::time_point last_tx_{};
+  event_outbox outbox_;
+  bool reported_end_ = false;
+};
+
+}  // namespace link
+}  // namespace peergraph::detail
+
+#endif  // PEERGRAPH_DETAIL_LINK_LINK_BASE_HPP

@@ -164,6 +164,7 @@ inline std::int32_t to_hresult(const std::error_code& ec) noexcept {
   if (ec == asio::error::operation_aborted) return e_abort;
   if (ec.category() == protocol::error_category()) {
     if (ec == protocol::error::handshake_timeout) return detail::find_entry(errc::timeout)->hresult;
+    if (ec == protocol::error::self_connection) return detail::find_entry(errc::connect_self)->hresult;
     return detail::find_entry(errc::connection_failed)->hresult;
   }
   if (ec == asio::error::connection_refused || ec == std::errc::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
@@ -189,7 +190,9 @@ inline bool errc_category_impl::equivalent(int ev, const std::error_condition& c
 inline bool condition_category_impl::equivalent(const std::error_code& ec, int cond) const noexcept {
   using protocol::error;
   switch (static_cast<condition>(cond)) {
-    case condition::refused: return ec == asio::error::connection_refused || ec == std::errc::connection_refused;
+    case condition::refused:
+      return ec == asio::error::connection_refused || ec == std::errc::connection_refused ||
+             ec == error::self_connection;
     case condition::timed_out:
       return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == asio::error::timed_out ||
              ec == std::errc::timed_out;
@@ -199,7 +202,8 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
              ec == asio::error::operation_aborted;
     case condition::protocol_violation:
       return ec.category() == protocol::error_category() && ec != error::handshake_timeout &&
-             ec != error::keepalive_timeout && ec != error::peer_disconnected && ec != error::connection_closed;
+             ec != error::keepalive_timeout && ec != error::peer_disconnected && ec != error::connection_closed &&
+             ec != error::self_connection;
   }
   return false;
 }

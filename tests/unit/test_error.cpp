@@ -62,7 +62,7 @@ const std::vector<documented> documented_hresults{
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
 constexpr int last_errc = static_cast<int>(errc::access_denied);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
-constexpr int last_protocol_error = static_cast<int>(pp::error::connection_closed);
+constexpr int last_protocol_error = static_cast<int>(pp::error::self_connection);
 
 }  // namespace
 
@@ -103,7 +103,7 @@ TEST_CASE("every protocol error has a distinct non-empty message", "[error]") {
     CHECK(msg != unknown);
     CHECK(seen.insert(msg).second);
   }
-  CHECK(seen.size() == 12u);
+  CHECK(seen.size() == static_cast<std::size_t>(last_protocol_error - first_protocol_error + 1));
 }
 
 TEST_CASE("condition messages", "[error]") {
@@ -170,6 +170,8 @@ TEST_CASE("to_hresult of other errors", "[error]") {
       const auto e = static_cast<pp::error>(v);
       if (e == pp::error::handshake_timeout)
         CHECK(pg::to_hresult(e) == timeout);
+      else if (e == pp::error::self_connection)
+        CHECK(pg::to_hresult(e) == hr(0x80630106u));
       else
         CHECK(pg::to_hresult(e) == connection_failed);
     }
@@ -193,6 +195,7 @@ TEST_CASE("error conditions", "[error]") {
     CHECK(std::error_code(errc::already_exists) == condition::refused);
     CHECK(std::error_code(errc::connect_self) == condition::refused);
     CHECK(std::error_code(asio::error::connection_refused) == condition::refused);
+    CHECK(std::error_code(pp::error::self_connection) == condition::refused);
     CHECK_FALSE(std::error_code(errc::connection_failed) == condition::refused);
     CHECK_FALSE(std::error_code(errc::timeout) == condition::refused);
   }
@@ -219,7 +222,8 @@ TEST_CASE("error conditions", "[error]") {
     CHECK(std::error_code(pp::error::malformed_message) == condition::protocol_violation);
     CHECK(std::error_code(pp::error::malformed_message) != condition::timed_out);
     const std::set<pp::error> not_violations{pp::error::handshake_timeout, pp::error::keepalive_timeout,
-                                             pp::error::peer_disconnected, pp::error::connection_closed};
+                                             pp::error::peer_disconnected, pp::error::connection_closed,
+                                             pp::error::self_connection};
     for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
       CAPTURE(v);
       const std::error_code ec = static_cast<pp::error>(v);

@@ -3,9 +3,10 @@
 // These are the specific reasons a connection fails or is dropped because of
 // what arrived (or did not arrive) on the wire. They belong to their own
 // category, "peergraph.protocol"; peergraph::to_hresult() maps
-// handshake_timeout onto PEER_E_TIMEOUT and all others onto
-// PEER_E_CONNECTION_FAILED. peergraph::condition::protocol_violation matches
-// every one of them except the timeouts and the two ways a peer leaves.
+// handshake_timeout onto PEER_E_TIMEOUT, self_connection onto
+// PEER_E_CONNECT_SELF and all others onto PEER_E_CONNECTION_FAILED.
+// peergraph::condition::protocol_violation matches every one of them except
+// the timeouts, the two ways a peer leaves and self_connection.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 

@@ -1,0 +1,464 @@
+// Unit tests for detail/node/: the node engine and its policies, driven with
+// link summaries, frames and plain millisecond counts. No socket, no executor.
+#include <peergraph/detail/node/engine.hpp>
+#include <peergraph/protocol/frame.hpp>
+#include <peergraph/protocol/messages.hpp>
+
+#include "support/bytes.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pg = peergraph;
+namespace pp = peergraph::protocol;
+namespace pn = peergraph::detail::node;
+using namespace std::chrono_literals;
+using namespace pgtest;
+
+namespace {
+
+using ms = std::chrono::milliseconds;
+
+pg::graph_properties props() {
+  pg::graph_properties p;
+  p.graph_id = "g";
+  p.creator_id = "alice";
+  p.friendly_name = "unit";
+  return p;
+}
+
+pg::graph_options opts() {
+  pg::graph_options o;
+  o.auto_connect = false;
+  return o;
+}
+
+pn::engine creator(pg::graph_options o = opts()) { return pn::engine(props(), "alice", true, o, 1); }
+pn::engine joiner(const char* peer = "bob", pg::graph_options o = opts()) {
+  auto p = props();
+  p.creator_id.clear();
+  return pn::engine(p, peer, false, o, 2);
+}
+
+pg::endpoint endpoint(const char* a, std::uint16_t port) { return {asio::ip::make_address(a), port}; }
+
+/// An established neighbor link to `node`.
+pn::link_summary neighbor(pg::connection_id id, pg::node_id node, std::uint16_t port = 0) {
+  pn::link_summary l;
+  l.id = id;
+  l.kind = pg::connection_kind::neighbor;
+  l.established = true;
+  l.remote_node = node;
+  l.remote_peer = "peer-" + std::to_string(node);
+  l.local_ep = endpoint("192.0.2.1", 4000);
+  l.remote_ep = endpoint("192.0.2.2", static_cast<std::uint16_t>(50000 + id));
+  if (port) l.remote_addresses = {endpoint("192.0.2.2", port)};
+  return l;
+}
+
+struct frame {
+  pp::header h;
+  bytes data;
+};
+
+/// The frames of one action, split with the protocol's own framing.
+std::vector<frame> frames_of(const pn::actions& a, const pn::actions::frame& f) {
+  std::vector<frame> out;
+  auto rest = a.bytes_of(f);
+  while (!rest.empty()) {
+    const auto r = pp::next_frame(rest, 1 << 20);
+    REQUIRE(r.status == pp::frame_result::complete);
+    out.push_back({r.h, bytes(rest.begin(), rest.begin() + r.h.size)});
+    rest = rest.subspan(r.h.size);
+  }
+  return out;
+}
+
+template <typename M>
+bytes encoded(const M& m) {
+  bytes b;
+  pp::encode(m, b);
+  return b;
+}
+
+pp::header header_of(const bytes& b) {
+  pp::header h;
+  REQUIRE_FALSE(pp::decode_header(b, 1 << 20, h));
+  return h;
+}
+
+std::error_code feed(pn::engine& e, const pn::link_summary& l, const bytes& b, ms now, pn::actions& out) {
+  return e.on_frame(l, header_of(b), view(b), now, out);
+}
+
+pp::presence_entry presence_of(pg::node_id node, std::uint32_t version, std::uint16_t port = 4100) {
+  pp::presence_entry p;
+  p.node_id = node;
+  p.peer_id = "peer-" + std::to_string(node);
+  p.version = version;
+  p.lifetime_ms = 300'000;
+  p.addresses = {wire_address("198.51.100.7", port)};
+  return p;
+}
+
+template <typename E>
+std::vector<E> events_of(pn::actions& a) {
+  std::vector<E> out;
+  for (auto& ev : a.events())
+    if (auto* e = std::get_if<E>(&ev)) out.push_back(*e);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a new neighbor link asks for a synchronization and is reported in the status", "[node][sync]") {
+  auto e = creator();
+  auto l = neighbor(7, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.on_link_established(l, 0ms, a);
+  // A SOLICIT_NEW for that link, then the node's presence (published with
+  // its first link, addresses or not) for every neighbor.
+  REQUIRE(a.frames().size() == 2u);
+  CHECK_FALSE(a.frames()[0].to_all_neighbors);
+  CHECK(a.frames()[0].link == 7u);
+  const auto f = frames_of(a, a.frames()[0]);
+  REQUIRE(f.size() == 1u);
+  CHECK(f[0].h.type == pp::message_type::solicit_new);
+  CHECK(a.frames()[1].to_all_neighbors);
+  CHECK(frames_of(a, a.frames()[1]).at(0).h.type == pp::message_type::flood);
+  const auto st = events_of<pg::status_changed_event>(a);
+  REQUIRE(st.size() == 1u);
+  CHECK(st[0].status.has_neighbors());
+  CHECK(e.state().neighbor_count() == 1u);
+  CHECK(e.stats().solicits_sent == 1u);
+}
+
+TEST_CASE("a solicit is answered with graph information, presence and SYNC_END", "[node][sync]") {
+  auto e = creator();
+  const auto local = endpoint("192.0.2.1", 4000);
+  pn::actions a;
+  e.listening(local, 0ms, a);  // publishes presence (nobody to flood it to yet)
+  CHECK(a.frames().empty());
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  e.on_link_established(l, 0ms, a);
+  a.clear();
+  REQUIRE_FALSE(feed(e, l, encoded(pp::solicit_new{}), 10ms, a));
+  REQUIRE(a.frames().size() == 1u);
+  const auto f = frames_of(a, a.frames()[0]);
+  REQUIRE(f.size() == 3u);
+  pp::flood info, own;
+  REQUIRE_FALSE(pp::decode(view(f[0].data), info));
+  REQUIRE_FALSE(pp::decode(view(f[1].data), own));
+  CHECK(f[2].h.type == pp::message_type::sync_end);
+  REQUIRE(std::holds_alternative<pp::graph_info>(info.record));
+  CHECK(std::get<pp::graph_info>(info.record).friendly_name == "unit");
+  CHECK(info.sync);
+  REQUIRE(std::holds_alternative<pp::presence_entry>(own.record));
+  const auto& p = std::get<pp::presence_entry>(own.record);
+  CHECK(p.node_id == e.state().id());
+  CHECK(p.addresses == std::vector<pp::address>{wire_address("192.0.2.1", 4000)});
+}
+
+TEST_CASE("an opened node is synchronized at its first SYNC_END and adopts the graph information", "[node][sync]") {
+  auto e = joiner();
+  CHECK_FALSE(e.state().synchronized());
+  auto l = neighbor(1, 0xA11CE);
+  e.state().add_link(l);
+  pn::actions a;
+  e.on_link_established(l, 0ms, a);
+  a.clear();
+  pp::graph_info g;
+  g.version = 3;
+  g.creator_id = "alice";
+  g.comment = "from the creator";
+  g.presence_lifetime_s = 600;
+  REQUIRE_FALSE(feed(e, l, encoded(pp::flood{true, g}), 1ms, a));
+  CHECK(e.state().properties().comment == "from the creator");
+  CHECK(e.state().properties_version() == 3u);
+  CHECK(e.tick_period() == 1000ms);
+  // An older record changes nothing.
+  g.version = 2;
+  g.comment = "stale";
+  REQUIRE_FALSE(feed(e, l, encoded(pp::flood{false, g}), 2ms, a));
+  CHECK(e.state().properties().comment == "from the creator");
+  REQUIRE_FALSE(feed(e, l, encoded(pp::sync_end{}), 3ms, a));
+  CHECK(e.state().synchronized());
+  const auto st = events_of<pg::status_changed_event>(a);
+  REQUIRE(st.size() == 1u);
+  CHECK(st[0].status.is_synchronized());
+}
+
+TEST_CASE("a new presence record is reported and forwarded to the other neighbors only", "[node][presence]") {
+  auto e = creator();
+  auto from = neighbor(1, 0xB0B), other = neighbor(2, 0xCA7);
+  e.state().add_link(from);
+  e.state().add_link(other);
+  pn::actions a;
+  e.on_link_established(from, 0ms, a);
+  e.on_link_established(other, 0ms, a);
+  a.clear();
+  const auto sent_before = e.stats().floods_sent;
+  REQUIRE_FALSE(feed(e, from, encoded(pp::flood{false, presence_of(0xD00D, 1)}), 5ms, a));
+  const auto changed = events_of<pg::node_changed_event>(a);
+  REQUIRE(changed.size() == 1u);
+  CHECK(changed[0].change == pg::node_change::connected);
+  CHECK(changed[0].node.id == 0xD00Du);
+  CHECK(changed[0].node.addresses == std::vector<pg::endpoint>{endpoint("198.51.100.7", 4100)});
+  REQUIRE(a.frames().size() == 1u);
+  CHECK(a.frames()[0].to_all_neighbors);
+  CHECK(a.frames()[0].link == from.id);  // everyone but the sender
+  CHECK(e.stats().floods_sent == sent_before + 1);
+  // The same version again is stale: neither reported nor forwarded.
+  a.clear();
+  REQUIRE_FALSE(feed(e, other, encoded(pp::flood{false, presence_of(0xD00D, 1)}), 6ms, a));
+  CHECK(a.empty());
+  // Its withdrawal is.
+  auto gone = presence_of(0xD00D, 2);
+  gone.deleted = true;
+  REQUIRE_FALSE(feed(e, other, encoded(pp::flood{false, gone}), 7ms, a));
+  const auto left = events_of<pg::node_changed_event>(a);
+  REQUIRE(left.size() == 1u);
+  CHECK(left[0].change == pg::node_change::disconnected);
+  const auto listed = e.presence().nodes(e.state(), std::nullopt);
+  REQUIRE(listed.size() == 1u);  // the local node only
+  CHECK(listed[0].id == e.state().id());
+}
+
+TEST_CASE("records expire on the tick and the own presence is refreshed at half its lifetime", "[node][presence]") {
+  auto p = props();
+  p.presence_lifetime_s = 2;
+  pn::engine e(p, "alice", true, opts(), 3);
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.listening(endpoint("192.0.2.1", 4000), 0ms, a);
+  e.on_link_established(l, 0ms, a);
+  auto rec = presence_of(0xD00D, 1);
+  rec.lifetime_ms = 1500;
+  REQUIRE_FALSE(feed(e, l, encoded(pp::flood{false, rec}), 0ms, a));
+  a.clear();
+  e.tick(999ms, a);
+  CHECK(a.empty());  // nothing due yet
+  e.tick(1000ms, a);  // half of 2 s: the own presence goes out again
+  REQUIRE(a.frames().size() == 1u);
+  a.clear();
+  e.tick(1600ms, a);
+  const auto gone = events_of<pg::node_changed_event>(a);
+  REQUIRE(gone.size() == 1u);
+  CHECK(gone[0].change == pg::node_change::disconnected);
+  CHECK(gone[0].node.id == 0xD00Du);
+}
+
+TEST_CASE("the responder policy refuses duplicates, a full node and unwanted direct links", "[node][policy]") {
+  auto o = opts();
+  o.max_neighbors = 2;
+  auto e = creator(o);
+  auto n1 = neighbor(1, 0xB0B, 4001), n2 = neighbor(2, 0xCA7, 4002);
+  e.state().add_link(n1);
+  pn::actions a;
+  e.on_link_established(n1, 0ms, a);
+  pn::link_summary incoming;
+  incoming.id = 9;
+  e.state().add_link(incoming);
+  pp::connect req;
+  req.source_node_id = 0xB0B;
+  CHECK(e.decide(incoming, req, true) == pp::refuse_code::duplicate_connection);
+  req.source_node_id = 0xF00;
+  CHECK_FALSE(e.decide(incoming, req, true));
+  e.state().add_link(n2);
+  e.on_link_established(n2, 0ms, a);
+  CHECK(e.decide(incoming, req, true) == pp::refuse_code::busy);
+  CHECK(e.stats().busy_refusals == 1u);
+  req.direct = true;
+  CHECK(e.decide(incoming, req, false) == pp::refuse_code::direct_connection_disallowed);
+  CHECK_FALSE(e.decide(incoming, req, true));
+  // Referrals name the other neighbors, never the requester.
+  const auto refs = e.referrals(n1);
+  CHECK(refs == std::vector<pg::endpoint>{endpoint("192.0.2.2", 4002)});
+  CHECK(e.referrals(incoming).size() == 2u);
+}
+
+TEST_CASE("referrals are at most ten", "[node][policy]") {
+  auto e = creator();
+  std::vector<pn::link_summary> links;
+  links.reserve(15);
+  pn::actions a;
+  for (int i = 0; i < 15; ++i) {
+    links.push_back(neighbor(static_cast<pg::connection_id>(i + 1), static_cast<pg::node_id>(100 + i),
+                             static_cast<std::uint16_t>(5000 + i)));
+    e.state().add_link(links.back());
+    e.on_link_established(links.back(), 0ms, a);
+  }
+  pn::link_summary someone;
+  someone.id = 99;
+  const auto refs = e.referrals(someone);
+  CHECK(refs.size() == pn::max_referrals);
+  CHECK(std::set<pg::endpoint>(refs.begin(), refs.end()).size() == refs.size());
+}
+
+TEST_CASE("maintenance dials known nodes up to the target and follows BUSY referrals", "[node][maintenance]") {
+  auto o = opts();
+  o.auto_connect = true;
+  o.target_neighbors = 2;
+  o.max_referral_hops = 1;
+  auto e = creator(o);
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.on_link_established(l, 0ms, a);
+  for (pg::node_id n : {0xD1, 0xD2, 0xD3})
+    REQUIRE_FALSE(feed(e, l, encoded(pp::flood{false, presence_of(n, 1, static_cast<std::uint16_t>(4000 + n))}), 0ms, a));
+  a.clear();
+  REQUIRE_FALSE(feed(e, l, encoded(pp::sync_end{}), 1ms, a));
+  REQUIRE(a.dials().size() == 1u);  // one neighbor already, target two
+  const auto d = a.dials()[0];
+  CHECK(d.node >= 0xD1u);
+  CHECK(d.hops == 0u);
+  CHECK(d.id != 0u);
+  CHECK(e.upkeep().pending() == 1u);
+  // While that dial is pending, nothing more is started.
+  a.clear();
+  e.tick(10'000ms, a);
+  CHECK(a.dials().empty());
+  // It was refused BUSY with a referral: one hop is followed, not two.
+  pn::link_summary dialled;
+  dialled.id = d.id;
+  dialled.kind = pg::connection_kind::neighbor;
+  e.state().add_link(dialled);
+  pp::refuse busy{pp::refuse_code::busy, {wire_address("203.0.113.4", 7000)}};
+  e.on_link_closed(dialled, false, &busy, 10'001ms, a);
+  e.upkeep().dial_done(d.id, d.node);
+  REQUIRE(a.dials().size() == 1u);
+  const auto hop = a.dials()[0];
+  CHECK(hop.address == endpoint("203.0.113.4", 7000));
+  CHECK(hop.hops == 1u);
+  a.clear();
+  pn::link_summary hopped;
+  hopped.id = hop.id;
+  e.state().add_link(hopped);
+  e.on_link_closed(hopped, false, &busy, 10'002ms, a);
+  CHECK(a.dials().empty());
+  CHECK(e.stats().referrals_followed == 1u);
+}
+
+TEST_CASE("losing the last neighbor asks for a connection", "[node][maintenance]") {
+  auto e = creator();
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.on_link_established(l, 0ms, a);
+  a.clear();
+  e.on_link_closed(l, true, nullptr, 5ms, a);
+  CHECK(events_of<pg::connection_required_event>(a).size() == 1u);
+  const auto st = events_of<pg::status_changed_event>(a);
+  REQUIRE(st.size() == 1u);
+  CHECK_FALSE(st[0].status.has_neighbors());
+  CHECK(e.state().neighbor_count() == 0u);
+}
+
+TEST_CASE("two links to one node: the link the smaller node id dialled stays", "[node][policy]") {
+  auto e = creator();
+  auto existing = neighbor(1, e.state().id() + 1);  // the remote's id is larger
+  e.state().add_link(existing);
+  pn::actions a;
+  e.on_link_established(existing, 0ms, a);
+  pn::link_summary welcomed = neighbor(2, existing.remote_node);
+  welcomed.established = false;
+  e.state().add_link(welcomed);
+  a.clear();
+  CHECK(e.keep_welcomed(welcomed, a));  // this node's id is smaller: its own dial stays
+  REQUIRE(a.ends().size() == 1u);
+  CHECK(a.ends()[0].link == existing.id);
+  CHECK(a.ends()[0].reason == pg::errc::already_exists);
+
+  auto e2 = creator();
+  auto big = neighbor(1, e2.state().id() - 1);  // the remote's id is smaller
+  e2.state().add_link(big);
+  e2.on_link_established(big, 0ms, a);
+  pn::link_summary mine = neighbor(2, big.remote_node);
+  mine.established = false;
+  e2.state().add_link(mine);
+  a.clear();
+  CHECK_FALSE(e2.keep_welcomed(mine, a));
+  CHECK(a.ends().empty());
+}
+
+TEST_CASE("only the creator changes the properties; the change floods", "[node][properties]") {
+  auto e = creator();
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.on_link_established(l, 0ms, a);
+  a.clear();
+  auto p = e.state().properties();
+  p.comment = "new";
+  p.presence_max = 4;
+  REQUIRE_FALSE(e.set_properties(p, 1ms, a));
+  CHECK(e.state().properties_version() == 2u);
+  REQUIRE(a.frames().size() >= 1u);
+  pp::flood f;
+  const auto fr = frames_of(a, a.frames()[0]);
+  REQUIRE_FALSE(pp::decode(view(fr[0].data), f));
+  REQUIRE(std::holds_alternative<pp::graph_info>(f.record));
+  CHECK(std::get<pp::graph_info>(f.record).comment == "new");
+  CHECK(std::get<pp::graph_info>(f.record).version == 2u);
+
+  auto j = joiner();
+  pn::actions b;
+  CHECK(j.set_properties(p, 0ms, b) == pg::errc::graph_not_ready);
+  auto jl = neighbor(1, e.state().id());
+  j.state().add_link(jl);
+  j.on_link_established(jl, 0ms, b);
+  REQUIRE_FALSE(feed(j, jl, fr[0].data, 1ms, b));
+  REQUIRE_FALSE(feed(j, jl, encoded(pp::sync_end{}), 1ms, b));
+  CHECK(j.state().properties().comment == "new");
+  CHECK(j.set_properties(p, 2ms, b) == pg::errc::access_denied);
+}
+
+TEST_CASE("closing withdraws the presence; a closed node takes nothing", "[node][close]") {
+  auto e = creator();
+  auto l = neighbor(1, 0xB0B);
+  e.state().add_link(l);
+  pn::actions a;
+  e.listening(endpoint("192.0.2.1", 4000), 0ms, a);
+  e.on_link_established(l, 0ms, a);
+  a.clear();
+  e.close(a);
+  REQUIRE(a.frames().size() == 1u);
+  pp::flood f;
+  const auto fr = frames_of(a, a.frames()[0]);
+  REQUIRE_FALSE(pp::decode(view(fr[0].data), f));
+  CHECK(std::get<pp::presence_entry>(f.record).deleted);
+  a.clear();
+  CHECK(feed(e, l, encoded(pp::solicit_new{}), 1ms, a) == pp::error::unexpected_message);
+  e.on_link_closed(l, true, nullptr, 1ms, a);
+  CHECK(a.empty());  // no connection_required once closed
+  CHECK(e.set_attributes("x", 1ms, a) == pg::errc::invalid_graph);
+  std::error_code ec;
+  e.get_node_info(0, ec);
+  CHECK(ec == pg::errc::invalid_graph);
+}
+
+TEST_CASE("graph-level traffic on a direct link or of the wrong kind ends the link", "[node][bad-input]") {
+  auto e = creator();
+  auto direct = neighbor(1, 0xB0B);
+  direct.kind = pg::connection_kind::direct;
+  e.state().add_link(direct);
+  pn::actions a;
+  CHECK(feed(e, direct, encoded(pp::solicit_new{}), 0ms, a) == pp::error::unexpected_message);
+  auto l = neighbor(2, 0xCA7);
+  e.state().add_link(l);
+  bytes welcome;
+  pp::encode(pp::welcome{1, 0, {}, "x", ""}, welcome);
+  CHECK(feed(e, l, welcome, 0ms, a) == pp::error::unexpected_message);
+  auto bad = encoded(pp::flood{false, presence_of(0xD00D, 1)});
+  bad.resize(bad.size() - 1);
+  put32(bad, 0, static_cast<std::uint32_t>(bad.size()));
+  CHECK(feed(e, l, bad, 0ms, a));
+}

@@ -251,23 +251,14 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   // ------------------------------------------------------------ carrying out the engine's actions
 
   /// Feeds one input to the engine (`f` appends its actions) and carries
-  /// out the actions; events go into `out`, by default the graph's own
-  /// outbox (status changes the application causes have no link to carry them).
+  /// out the actions; events go into `out` (the outbox of the link that
+  /// brought the input, which pumps it), else into the graph's own, pumped
+  /// here: status changes the application causes have no link to carry them.
   template <typename F>
   void run(F&& f, event_outbox* out = nullptr) {
-    std::unique_ptr<node::actions> a;
-    if (spare_.empty()) {
-      a = std::make_unique<node::actions>();
-    } else {
-      a = std::move(spare_.back());
-      spare_.pop_back();
-    }
+    const auto a = pool_.take();
     f(*a);
     execute(*a, out ? *out : outbox_);
-    a->clear();
-    // Inputs nest (closing a link reports to the engine again), so a few
-    // action lists are kept for reuse.
-    if (spare_.size() < 4) spare_.push_back(std::move(a));
     if (!out) pump();
   }
   template <typename F>
@@ -342,7 +333,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   std::uint64_t tick_gen_ = 0;
   bool ticking_ = false;
   ms armed_period_{};
-  std::vector<std::unique_ptr<node::actions>> spare_;
+  node::actions_pool pool_;
   std::vector<std::shared_ptr<listener_entry>> listeners_;
   std::unordered_map<connection_id, std::shared_ptr<connection_type>> connections_;
   event_router router_;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -87,6 +88,39 @@ class actions {
   std::vector<any_event> events_;
   std::vector<dial> dials_;
   std::vector<ending> ends_;
+};
+
+/// Action lists kept for reuse. Inputs nest (closing a link reports to the
+/// engine again while the first list is being carried out), so each input
+/// takes its own list and gives it back.
+class actions_pool {
+ public:
+  class lease {
+   public:
+    lease(actions_pool& pool, std::unique_ptr<actions> a) noexcept : pool_(pool), a_(std::move(a)) {}
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    ~lease() {
+      a_->clear();
+      if (pool_.spare_.size() < max_spare) pool_.spare_.push_back(std::move(a_));
+    }
+    actions& operator*() const noexcept { return *a_; }
+
+   private:
+    actions_pool& pool_;
+    std::unique_ptr<actions> a_;
+  };
+
+  lease take() {
+    if (spare_.empty()) return lease(*this, std::make_unique<actions>());
+    auto a = std::move(spare_.back());
+    spare_.pop_back();
+    return lease(*this, std::move(a));
+  }
+
+ private:
+  static constexpr std::size_t max_spare = 4;
+  std::vector<std::unique_ptr<actions>> spare_;
 };
 
 }  // namespace peergraph::detail::node

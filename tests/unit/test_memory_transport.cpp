@@ -20,6 +20,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pg = peergraph;
@@ -704,4 +705,43 @@ TEST_CASE("a handler still waiting when its io_context is destroyed is destroyed
   r.reset();  // closing afterwards finds nothing to complete
   CHECK(net.counters().open_links == 0);
   CHECK(net.counters().open_listeners == 0);
+}
+
+TEST_CASE("the two ends of a link may run on different threads", "[memory]") {
+  pg::memory_network net(4096);
+  asio::io_context io1, io2;
+  std::error_code ec;
+  auto lst = net.transport().listen(exec(io2.get_executor()), {v6, 0}, ec);
+  auto client = net.transport().make_stream(exec(io1.get_executor()));
+  const auto data = pattern(1 << 20);
+  bytes got(data.size());
+  std::optional<stream> server;
+  result w, r;
+  std::error_code connected, accepted;  // Catch's assertions are for this thread only
+  // Started here, continued by each context's own thread; small pipes make
+  // the two threads hand the link back and forth hundreds of times.
+  client.async_connect(lst.local_endpoint(ec), [&](std::error_code e) {
+    connected = e;
+    asio::async_write(client, asio::buffer(data), capture(w));
+  });
+  lst.async_accept([&](std::error_code e, stream s) {
+    accepted = e;
+    server.emplace(std::move(s));
+    asio::async_read(*server, asio::buffer(got), capture(r));
+  });
+  std::thread t1([&] { io1.run(); });
+  std::thread t2([&] { io2.run(); });
+  t1.join();
+  t2.join();
+  CHECK_FALSE(connected);
+  CHECK_FALSE(accepted);
+  CHECK(w.n == data.size());
+  CHECK(r.n == data.size());
+  CHECK(got == data);
+  client.close(ec);
+  server.reset();
+  lst.close(ec);
+  const auto c = net.counters();
+  CHECK(c.open_links == 0);
+  CHECK(c.operations == c.completions);
 }

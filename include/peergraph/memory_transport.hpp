@@ -11,13 +11,14 @@
 // Streams behave like TCP connections: each direction is a bounded byte pipe,
 // reads return what is there, writes take what fits, a closed peer gives eof
 // after the last byte. Nothing uses a thread or a clock, so a program that
-// runs its handlers in the same order gets the same completions, byte for
-// byte. The network can fail the n-th operation, reset, stall or limit links
+// makes the same calls from one thread gets the same completions in the
+// same order, byte for byte. The network can fail the n-th operation, reset, stall or limit links
 // and refuse connects (see docs/testing.md).
 #ifndef PEERGRAPH_MEMORY_TRANSPORT_HPP
 #define PEERGRAPH_MEMORY_TRANSPORT_HPP
 
 #include <peergraph/config.hpp>
+#include <peergraph/detail/memory/control.hpp>
 #include <peergraph/detail/memory/ops.hpp>
 #include <peergraph/detail/memory/state.hpp>
 #include <peergraph/detail/memory/stream.hpp>
@@ -30,7 +31,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -65,25 +65,8 @@ struct memory_counters {
 ///
 /// Thread safety: every member may be called from any thread.
 class memory_link {
-  friend class memory_network;
-  explicit memory_link(std::shared_ptr<detail::memory::link_state> l) noexcept : link_(std::move(l)) {}
-
-  template <typename F>
-  auto locked(F f) const {
-    std::lock_guard lock(link_->net->mutex);
-    return f(*link_);
-  }
-  template <typename F>
-  void changed(F f) const {
-    detail::memory::batch b;
-    {
-      std::lock_guard lock(link_->net->mutex);
-      f(*link_->net, *link_, b);
-    }
-    b.run();
-  }
-
  public:
+  /// The link's number: 1 for the first link the network made, then 2, ...
   std::uint64_t id() const noexcept { return link_->id; }
   /// The connecting end's local endpoint: the dialled address, a port of its own.
   endpoint connecting_endpoint() const noexcept { return link_->ends[0].local; }
@@ -91,47 +74,34 @@ class memory_link {
   endpoint accepting_endpoint() const noexcept { return link_->ends[1].local; }
 
   /// Bytes written into the link so far, both directions.
-  std::uint64_t bytes_carried() const {
-    return locked([](auto& l) { return l.carried; });
-  }
+  std::uint64_t bytes_carried() const { return detail::memory::facts(*link_).carried; }
   /// True while some end is not yet closed by its owner (reset or not).
-  bool is_open() const {
-    return locked([](auto& l) { return l.registered; });
-  }
-  bool is_reset() const {
-    return locked([](auto& l) { return l.reset; });
-  }
-  bool is_stalled() const {
-    return locked([](auto& l) { return l.stalled; });
-  }
+  bool is_open() const { return detail::memory::facts(*link_).open; }
+  /// True once reset() or a fault has reset the link.
+  bool is_reset() const { return detail::memory::facts(*link_).reset; }
+  /// True between stall() and resume() (a stalled network is not counted here).
+  bool is_stalled() const { return detail::memory::facts(*link_).stalled; }
 
   /// Resets the link as a TCP RST does: unread bytes are lost and every
   /// pending and later read or write on either end fails with
   /// asio::error::connection_reset. Idempotent.
-  void reset() const {
-    changed([](auto& net, auto& l, auto& b) { net.reset_link(l, b); });
-  }
+  void reset() const { detail::memory::reset(*link_); }
   /// Stops the link carrying bytes: reads wait (also for eof), writes fill
   /// the pipe and then wait. A reset still gets through.
-  void stall() const {
-    changed([](auto&, auto& l, auto&) { l.stalled = true; });
-  }
+  void stall() const { detail::memory::set_stalled(*link_, true); }
   /// Undoes stall(); waiting reads and writes proceed.
-  void resume() const {
-    changed([](auto& net, auto& l, auto& b) {
-      l.stalled = false;
-      net.progress(l, b);
-    });
-  }
+  void resume() const { detail::memory::set_stalled(*link_, false); }
   /// Lets the link carry at most `total` bytes since it was made, both
   /// directions together. A write takes only what is left of the budget; a
   /// write that finds it spent resets the link and fails with connection_reset.
-  void limit_bytes(std::uint64_t total) const {
-    changed([total](auto& net, auto& l, auto& b) {
-      l.budget = total;
-      net.progress(l, b);
-    });
-  }
+  ///
+  /// @param total the budget; a link that has carried as much already is
+  ///   reset by its next write.
+  void limit_bytes(std::uint64_t total) const { detail::memory::set_budget(*link_, total); }
+
+ private:
+  friend class memory_network;
+  explicit memory_link(std::shared_ptr<detail::memory::link_state> l) noexcept : link_(std::move(l)) {}
 
   std::shared_ptr<detail::memory::link_state> link_;
 };
@@ -160,13 +130,16 @@ class memory_network {
  public:
   static constexpr std::size_t default_pipe_capacity = 256 * 1024;
 
-  /// A new, empty network whose links buffer `pipe_capacity` bytes each way (at least 1).
+  /// A new, empty network.
+  ///
+  /// @param pipe_capacity the bytes each direction of a link buffers (at least 1).
   explicit memory_network(std::size_t pipe_capacity = default_pipe_capacity)
       : state_(std::make_shared<detail::memory::network_state>(pipe_capacity)) {}
 
   /// A transport that makes streams and listeners on this network.
   memory_transport transport() const noexcept;
 
+  /// The bytes each direction of a link buffers.
   std::size_t pipe_capacity() const noexcept { return state_->pipe_capacity; }
 
   /// Makes operation number `n` (see memory_counters::operations) fail with
@@ -175,79 +148,69 @@ class memory_network {
   /// its link, so the other end fails with connection_reset; a connect
   /// leaves its stream unconnected and reaches no listener; an accept takes
   /// no connection and leaves the listener open. Replaces an earlier setting.
-  void fail_operation(std::uint64_t n, std::error_code ec = asio::error::connection_reset) {
-    std::lock_guard lock(state_->mutex);
-    state_->fail_at = n;
-    state_->fail_ec = ec;
+  ///
+  /// @param n the operation's number; one already started never fails.
+  /// @param ec the error it completes with.
+  void fail_operation(std::uint64_t n, std::error_code ec = asio::error::connection_reset) const {
+    detail::memory::set_failure(*state_, n, ec);
   }
   /// Cancels fail_operation().
-  void clear_failure() {
-    std::lock_guard lock(state_->mutex);
-    state_->fail_at.reset();
-  }
+  void clear_failure() const { detail::memory::set_failure(*state_, std::nullopt, {}); }
 
   /// The open links (see memory_link::is_open()), oldest first.
   std::vector<memory_link> links() const {
-    return select([](const auto&) { return true; });
+    return handles(detail::memory::select(*state_, [](const auto&) { return true; }));
   }
   /// The open links with an end whose local endpoint `ep` matches, oldest first.
+  ///
+  /// @param ep a pattern: an endpoint, or an unspecified address and a port.
   std::vector<memory_link> links(const endpoint& ep) const {
-    return select([&](const auto& l) {
-      return detail::memory::touches(ep, l.ends[0].local) || detail::memory::touches(ep, l.ends[1].local);
-    });
+    return handles(detail::memory::select(*state_, [&](const auto& l) { return detail::memory::touches_link(ep, l); }));
   }
-  /// Resets every open link that links(ep) lists and that is not reset
-  /// yet (see memory_link::reset()); returns how many.
-  std::size_t reset(const endpoint& ep) {
+  /// Resets the links that links(ep) lists (see memory_link::reset()).
+  ///
+  /// @param ep a pattern, as for links(ep).
+  /// @returns how many of them were not reset yet.
+  std::size_t reset(const endpoint& ep) const {
     std::size_t n = 0;
-    for (auto& l : links(ep))
+    for (const auto& l : links(ep))
       if (!l.is_reset()) l.reset(), ++n;
     return n;
   }
 
   /// Stalls every link, present and future, until resume() (see memory_link::stall()).
-  void stall() const {
-    std::lock_guard lock(state_->mutex);
-    state_->stalled = true;
-  }
+  void stall() const { detail::memory::set_stalled(*state_, true); }
   /// Ends stall(); links stalled one by one stay stalled.
-  void resume() const {
-    detail::memory::batch b;
-    {
-      std::lock_guard lock(state_->mutex);
-      state_->stalled = false;
-      for (auto& [id, l] : state_->links) state_->progress(*l, b);
-    }
-    b.run();
-  }
+  void resume() const { detail::memory::set_stalled(*state_, false); }
+  /// True between stall() and resume().
   bool is_stalled() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->stalled;
+    return detail::memory::inspect(*state_, [](const auto& s) { return s.stalled; });
   }
 
   /// Connects to endpoints that `ep` matches fail with
   /// asio::error::connection_refused, listener or not, until allow(ep).
-  void refuse(const endpoint& ep) {
-    std::lock_guard lock(state_->mutex);
-    state_->refused.push_back(ep);
-  }
-  /// Removes the refusal refuse(ep) made (the same pattern).
-  void allow(const endpoint& ep) {
-    std::lock_guard lock(state_->mutex);
-    std::erase(state_->refused, ep);
-  }
+  ///
+  /// @param ep a pattern, as for links(ep).
+  void refuse(const endpoint& ep) const { detail::memory::set_refused(*state_, ep, true); }
+  /// Removes the refusal refuse(ep) made.
+  ///
+  /// @param ep the pattern given to refuse().
+  void allow(const endpoint& ep) const { detail::memory::set_refused(*state_, ep, false); }
 
   /// Gives every link made from now on a byte budget (see
-  /// memory_link::limit_bytes()); nullopt: no budget. Existing links keep theirs.
-  void limit_new_links(std::optional<std::uint64_t> total) {
-    std::lock_guard lock(state_->mutex);
-    state_->new_link_budget = total;
+  /// memory_link::limit_bytes()). Existing links keep theirs.
+  ///
+  /// @param total the budget of each new link; nullopt: none.
+  void limit_new_links(std::optional<std::uint64_t> total) const {
+    detail::memory::set_new_link_budget(*state_, total);
   }
 
+  /// The counters now (see memory_counters).
   memory_counters counters() const {
-    std::lock_guard lock(state_->mutex);
-    const auto& s = *state_;
-    return {s.operations, s.completions.load(), s.bytes, s.links_made, s.resets, s.links.size(), s.listeners.size()};
+    return detail::memory::inspect(*state_, [](const auto& s) {
+      return memory_counters{s.operations, s.completions.load(), s.bytes,           s.links_made,
+                             s.resets,     s.links.size(),       s.listeners.size()};
+    });
   }
 
  private:
@@ -255,15 +218,10 @@ class memory_network {
   friend class memory_stream;
   template <typename>
   friend class memory_listener;
-  friend class memory_transport;
 
-  template <typename Pred>
-  std::vector<memory_link> select(Pred pred) const {
+  static std::vector<memory_link> handles(std::vector<std::shared_ptr<detail::memory::link_state>> ls) {
     std::vector<memory_link> out;
-    std::lock_guard lock(state_->mutex);
-    for (const auto& [id, l] : state_->links)
-      if (pred(*l))
-        if (auto p = l->weak_from_this().lock()) out.push_back(memory_link(std::move(p)));
+    for (auto& l : ls) out.push_back(memory_link(std::move(l)));
     return out;
   }
 
@@ -306,32 +264,43 @@ class memory_stream {
     using other = memory_stream<Other>;
   };
 
-  /// An unconnected stream of `net`, its operations' default executor `ex`.
+  /// An unconnected stream.
+  ///
+  /// @param ex the executor its handlers run on unless they have their own.
+  /// @param net the network it connects in.
   memory_stream(const executor_type& ex, const memory_network& net) : core_(ex, net.state_) {}
   /// Used by the listener to hand over an accepted end.
   memory_stream(detail::memory::adopt_tag, const executor_type& ex, std::shared_ptr<detail::memory::network_state> net,
                 std::shared_ptr<detail::memory::link_state> l)
       : core_(ex, std::move(net), std::move(l)) {}
 
+  /// Takes over `other`'s end of its link; `other` is left closed.
   memory_stream(memory_stream&&) noexcept = default;
   /// Closes this stream, then takes over `other`.
   memory_stream& operator=(memory_stream&&) noexcept = default;
   /// Closes the stream.
   ~memory_stream() = default;
 
+  /// The executor given at construction (the listener's, for an accepted stream).
   executor_type get_executor() const noexcept { return core_.executor(); }
   /// False once closed (or moved from).
   bool is_open() const noexcept { return core_.is_open(); }
 
-  /// This end's endpoint. Errors: bad_descriptor (closed), not_connected.
+  /// This end's endpoint: for the connecting end the dialled address and a
+  /// port of its own, for an accepted one the endpoint dialled.
+  ///
+  /// @param ec set to bad_descriptor (closed) or not_connected, else cleared.
   endpoint local_endpoint(std::error_code& ec) const { return core_.local_endpoint(ec); }
-  /// The other end's endpoint: the endpoint dialled, or for an accepted
-  /// stream the connecting end's own synthetic endpoint. Errors as local_endpoint().
+  /// The other end's local endpoint.
+  ///
+  /// @param ec as for local_endpoint().
   endpoint remote_endpoint(std::error_code& ec) const { return core_.remote_endpoint(ec); }
 
   /// Closes the stream: its waiting operations complete with
   /// asio::error::operation_aborted; the peer reads what was sent, then eof.
-  /// Idempotent; `ec` is always cleared.
+  /// Idempotent.
+  ///
+  /// @param ec always cleared.
   void close(std::error_code& ec) {
     ec.clear();
     core_.close();
@@ -350,7 +319,7 @@ class memory_stream {
   /// Cancellation: none needed; it never waits.
   template <typename Token = memory_default_token>
   auto async_connect(const endpoint& ep, Token&& token = {}) {
-    return asio::async_initiate<Token, void(std::error_code)>(initiate_connect{this}, token, ep);
+    return asio::async_initiate<Token, void(std::error_code)>(typename core_type::initiate_connect{&core_}, token, ep);
   }
 
   /// Reads at least one byte into `buffers`, or none if they are empty.
@@ -365,7 +334,8 @@ class memory_stream {
   /// nothing and completes with operation_aborted and 0.
   template <typename MutableBufferSequence, typename Token = memory_default_token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token = {}) {
-    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(initiate_io<true>{this}, token, buffers);
+    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+        typename core_type::template initiate_io<true>{&core_}, token, buffers);
   }
 
   /// Writes at least one byte of `buffers` (as many as fit in the pipe), or
@@ -381,31 +351,13 @@ class memory_stream {
   /// nothing and completes with operation_aborted and 0.
   template <typename ConstBufferSequence, typename Token = memory_default_token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token = {}) {
-    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(initiate_io<false>{this}, token, buffers);
+    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+        typename core_type::template initiate_io<false>{&core_}, token, buffers);
   }
 
  private:
-  template <bool Read>
-  struct initiate_io {
-    memory_stream* self;
-    using executor_type = Executor;
-    executor_type get_executor() const noexcept { return self->get_executor(); }
-    template <typename Handler, typename Buffers>
-    void operator()(Handler&& h, const Buffers& buffers) const {
-      self->core_.template start_io<Read>(std::decay_t<Handler>(std::forward<Handler>(h)), buffers);
-    }
-  };
-  struct initiate_connect {
-    memory_stream* self;
-    using executor_type = Executor;
-    executor_type get_executor() const noexcept { return self->get_executor(); }
-    template <typename Handler>
-    void operator()(Handler&& h, const endpoint& ep) const {
-      self->core_.start_connect(std::decay_t<Handler>(std::forward<Handler>(h)), ep);
-    }
-  };
-
-  detail::memory::stream_core<Executor> core_;
+  using core_type = detail::memory::stream_core<Executor>;
+  core_type core_;
 };
 
 /// A listening endpoint of a memory_network, made by memory_transport::listen().
@@ -421,25 +373,36 @@ class memory_listener {
  public:
   using executor_type = Executor;
 
-  /// Binds to `ep` on `net` (port 0: the next free port); on failure sets
-  /// `ec` (asio::error::address_in_use) and the listener is closed.
+  /// Binds to `ep`; on failure the listener is closed.
+  ///
+  /// @param ex the executor of its handlers and of the streams it accepts.
+  /// @param net the network it listens in.
+  /// @param ep where: port 0 takes the next free port.
+  /// @param ec set to asio::error::address_in_use on failure, else cleared.
   memory_listener(const executor_type& ex, const memory_network& net, const endpoint& ep, std::error_code& ec)
       : core_(ex, net.state_, ep, ec) {}
 
+  /// Takes over `other`'s binding; `other` is left closed.
   memory_listener(memory_listener&&) noexcept = default;
   /// Closes this listener, then takes over `other`.
   memory_listener& operator=(memory_listener&&) noexcept = default;
   /// Closes the listener.
   ~memory_listener() = default;
 
+  /// The executor given at construction.
   executor_type get_executor() const noexcept { return core_.executor(); }
+  /// False once closed, or if binding failed.
   bool is_open() const noexcept { return core_.is_open(); }
 
-  /// The bound endpoint, with its real port. Errors: bad_descriptor (closed).
+  /// The bound endpoint, with its real port.
+  ///
+  /// @param ec set to bad_descriptor if closed, else cleared.
   endpoint local_endpoint(std::error_code& ec) const { return core_.local_endpoint(ec); }
 
   /// Stops listening: waiting accepts complete with operation_aborted;
-  /// connections not yet accepted are reset. Idempotent; `ec` is cleared.
+  /// connections not yet accepted are reset. Idempotent.
+  ///
+  /// @param ec always cleared.
   void close(std::error_code& ec) {
     ec.clear();
     core_.close();
@@ -456,21 +419,13 @@ class memory_listener {
   /// with operation_aborted and takes no connection.
   template <typename Token = memory_default_token>
   auto async_accept(Token&& token = {}) {
-    return asio::async_initiate<Token, void(std::error_code, memory_stream<Executor>)>(initiate_accept{this}, token);
+    return asio::async_initiate<Token, void(std::error_code, memory_stream<Executor>)>(
+        typename core_type::template initiate_accept<memory_stream<Executor>>{&core_}, token);
   }
 
  private:
-  struct initiate_accept {
-    memory_listener* self;
-    using executor_type = Executor;
-    executor_type get_executor() const noexcept { return self->get_executor(); }
-    template <typename Handler>
-    void operator()(Handler&& h) const {
-      self->core_.template start_accept<memory_stream<Executor>>(std::decay_t<Handler>(std::forward<Handler>(h)));
-    }
-  };
-
-  detail::memory::listener_core<Executor> core_;
+  using core_type = detail::memory::listener_core<Executor>;
+  core_type core_;
 };
 
 /// The transport of basic_graph<Executor, memory_transport>: streams and
@@ -486,30 +441,43 @@ class memory_transport {
   using listener = memory_listener<Executor>;
 
   /// A transport on `net`.
+  ///
+  /// @param net the network its streams and listeners belong to.
   explicit memory_transport(memory_network net) noexcept : net_(std::move(net)) {}
 
+  /// The network it was made with.
   const memory_network& network() const noexcept { return net_; }
 
-  /// An unconnected stream on `ex`.
+  /// An unconnected stream.
+  ///
+  /// @param ex the stream's executor.
   template <typename Executor>
   stream<Executor> make_stream(const Executor& ex) const {
     return stream<Executor>(ex, net_);
   }
 
-  /// Binds a listener to `ep` on `ex` (port 0: the next free port). On
-  /// failure (asio::error::address_in_use) sets `ec` and returns a closed listener.
+  /// Binds a listener; on failure it is returned closed (see memory_listener).
+  ///
+  /// @param ex the listener's executor.
+  /// @param ep where: port 0 takes the next free port.
+  /// @param ec set to asio::error::address_in_use on failure, else cleared.
   template <typename Executor>
   listener<Executor> listen(const Executor& ex, const endpoint_type& ep, std::error_code& ec) const {
     return listener<Executor>(ex, net_, ep, ec);
   }
 
-  /// `s.async_connect(ep, token)`; see memory_stream::async_connect().
+  /// Connects `s`: `s.async_connect(ep, token)`.
+  ///
+  /// @param s an unconnected stream of this network.
+  /// @param ep the endpoint to connect to.
+  /// @param token completion token; signature `void(std::error_code)`, see
+  ///   memory_stream::async_connect() for errors and cancellation.
   template <typename Executor, typename Token>
   auto async_connect(stream<Executor>& s, const endpoint_type& ep, Token&& token) const {
     return s.async_connect(ep, std::forward<Token>(token));
   }
 
-  /// Nothing to prepare in memory.
+  /// Does nothing: an accepted memory stream needs no options.
   template <typename Executor>
   void prepare_accepted(stream<Executor>&) const noexcept {}
 

@@ -55,6 +55,29 @@ class stream_core {
   const Executor& executor() const noexcept { return ex_; }
   bool is_open() const noexcept { return open_; }
 
+  /// The initiation of async_read_some (Read) or async_write_some.
+  template <bool Read>
+  struct initiate_io {
+    stream_core* core;
+    using executor_type = Executor;
+    executor_type get_executor() const noexcept { return core->ex_; }
+    template <typename Handler, typename Buffers>
+    void operator()(Handler&& h, const Buffers& buffers) const {
+      core->template start_io<Read>(std::decay_t<Handler>(std::forward<Handler>(h)), buffers);
+    }
+  };
+
+  /// The initiation of async_connect.
+  struct initiate_connect {
+    stream_core* core;
+    using executor_type = Executor;
+    executor_type get_executor() const noexcept { return core->ex_; }
+    template <typename Handler>
+    void operator()(Handler&& h, const endpoint& ep) const {
+      core->start_connect(std::decay_t<Handler>(std::forward<Handler>(h)), ep);
+    }
+  };
+
   endpoint local_endpoint(std::error_code& ec) const { return end_endpoint(side_, ec); }
   endpoint remote_endpoint(std::error_code& ec) const { return end_endpoint(1 - side_, ec); }
 
@@ -155,6 +178,18 @@ class listener_core {
 
   const Executor& executor() const noexcept { return ex_; }
   bool is_open() const noexcept { return state_ != nullptr; }
+
+  /// The initiation of async_accept; the accepted stream is a `Stream`.
+  template <typename Stream>
+  struct initiate_accept {
+    listener_core* core;
+    using executor_type = Executor;
+    executor_type get_executor() const noexcept { return core->ex_; }
+    template <typename Handler>
+    void operator()(Handler&& h) const {
+      core->template start_accept<Stream>(std::decay_t<Handler>(std::forward<Handler>(h)));
+    }
+  };
 
   endpoint local_endpoint(std::error_code& ec) const {
     ec.clear();

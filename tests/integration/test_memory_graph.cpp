@@ -94,7 +94,8 @@ awaitable<void> scenario(asio::io_context& io, pg::memory_network net, report& r
   }
   rep.synchronized = true;
 
-  auto [dec, direct] = co_await b.open_direct("alice", ep, tok);
+  const std::string alice = "alice";  // named: no temporary inside co_await (docs/style.md)
+  auto [dec, direct] = co_await b.open_direct(alice, ep, tok);
   if (dec) co_return rep.errors.push_back(dec);
   rep.direct = true;
 
@@ -154,6 +155,91 @@ void check_clean(const pg::memory_network& net, const report& rep) {
   }
 }
 
+awaitable<void> reset_is_reported(asio::io_context& io, pg::memory_network net) {
+  pg::graph_properties props;
+  props.graph_id = "memory-graph";
+  props.creator_id = "alice";
+  auto a = mem_graph::create(io, props, memory_options(), net.transport());
+  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  auto at_a = a.subscribe<pg::neighbor_connection_event>();
+  auto at_b = b.subscribe<pg::neighbor_connection_event>();
+  const auto ep = a.listen(listen_at);
+  auto conn = co_await b.connect(ep);
+  const auto up_a = co_await next(at_a);
+  const auto up_b = co_await next(at_b);
+  CHECK(up_a.status == pg::connection_status::connected);
+  CHECK(up_b.status == pg::connection_status::connected);
+
+  CHECK(net.reset(ep) == 1);
+  const auto ea = co_await next(at_a);
+  const auto eb = co_await next(at_b);
+  CHECK(ea.status == pg::connection_status::disconnected);
+  CHECK(eb.status == pg::connection_status::disconnected);
+  CHECK(ea.reason == asio::error::connection_reset);
+  CHECK(eb.reason == asio::error::connection_reset);
+  CHECK_FALSE(conn.is_open());
+}
+
+awaitable<void> stall_holds_sends(asio::io_context& io, pg::memory_network net) {
+  auto opts = memory_options();
+  opts.send_high_water = 128 * 1024;
+  opts.send_low_water = 32 * 1024;
+  pg::graph_properties props;
+  props.graph_id = "memory-graph";
+  props.creator_id = "alice";
+  auto a = mem_graph::create(io, props, opts, net.transport());
+  auto b = mem_graph::open(io, "memory-graph", "bob", opts, net.transport());
+  auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
+  const auto ep = a.listen(listen_at);
+  const std::string alice = "alice";
+  auto direct = co_await b.open_direct(alice, ep);
+  const auto opened = co_await next(at_a);
+  CHECK(std::holds_alternative<pg::direct_connection_event>(opened));
+  REQUIRE(net.links(ep).size() == 1);
+  const auto link = net.links(ep).front();
+  link.stall();
+  const auto handshake_bytes = link.bytes_carried();
+
+  constexpr int messages = 16;
+  const std::vector<std::uint8_t> chunk(64 * 1024, 7);
+  int sent = 0;
+  std::error_code send_error;
+  for (int i = 0; i < messages; ++i)
+    direct.send(chat, asio::buffer(chunk), [&](std::error_code ec) {
+      ++sent;
+      if (ec) send_error = ec;
+    });
+  for (int i = 0; i < 100; ++i) co_await asio::post(io, use_awaitable);
+  // The pipe is full and the rest of the queue is above the high-water mark.
+  CHECK(link.bytes_carried() - handshake_bytes == net.pipe_capacity());
+  CHECK(sent < messages);
+  CHECK(direct.queued_bytes() > opts.send_high_water);
+
+  link.resume();
+  for (int i = 0; i < messages; ++i) {
+    const auto ev = co_await next(at_a);
+    REQUIRE(std::holds_alternative<pg::incoming_data_event>(ev));
+    CHECK(std::get<pg::incoming_data_event>(ev).data.size() == chunk.size());
+  }
+  CHECK(sent == messages);
+  CHECK_FALSE(send_error);
+}
+
+awaitable<void> refused_connect(asio::io_context& io, pg::memory_network net) {
+  pg::graph_properties props;
+  props.graph_id = "memory-graph";
+  props.creator_id = "alice";
+  auto a = mem_graph::create(io, props, memory_options(), net.transport());
+  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  const auto ep = a.listen(listen_at);
+  net.refuse(ep);
+  auto [ec, conn] = co_await b.connect(ep, tok);
+  CHECK(ec == asio::error::connection_refused);
+  net.allow(ep);
+  auto [ec2, conn2] = co_await b.connect(ep, tok);
+  CHECK_FALSE(ec2);
+}
+
 }  // namespace
 
 TEST_CASE("two graphs connect, synchronize and exchange data over the memory transport", "[memory][graph]") {
@@ -209,97 +295,19 @@ TEST_CASE("failing each transport operation in turn never hangs, leaks or crashe
 
 TEST_CASE("a link reset by the network is reported by both nodes", "[memory][graph]") {
   pg::memory_network net;
-  run([&](asio::io_context& io) -> awaitable<void> {
-    pg::graph_properties props;
-    props.graph_id = "memory-graph";
-    props.creator_id = "alice";
-    auto a = mem_graph::create(io, props, memory_options(), net.transport());
-    auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
-    auto at_a = a.subscribe<pg::neighbor_connection_event>();
-    auto at_b = b.subscribe<pg::neighbor_connection_event>();
-    const auto ep = a.listen(listen_at);
-    auto conn = co_await b.connect(ep);
-    const auto up_a = co_await next(at_a);
-    const auto up_b = co_await next(at_b);
-    CHECK(up_a.status == pg::connection_status::connected);
-    CHECK(up_b.status == pg::connection_status::connected);
-
-    CHECK(net.reset(ep) == 1);
-    const auto ea = co_await next(at_a);
-    const auto eb = co_await next(at_b);
-    CHECK(ea.status == pg::connection_status::disconnected);
-    CHECK(eb.status == pg::connection_status::disconnected);
-    CHECK(ea.reason == asio::error::connection_reset);
-    CHECK(eb.reason == asio::error::connection_reset);
-    CHECK_FALSE(conn.is_open());
-  });
+  run([&](asio::io_context& io) { return reset_is_reported(io, net); });
   CHECK(net.counters().open_links == 0);
   CHECK(net.counters().open_listeners == 0);
 }
 
 TEST_CASE("a stalled link holds sends back until it resumes", "[memory][graph]") {
   pg::memory_network net;
-  run([&](asio::io_context& io) -> awaitable<void> {
-    auto opts = memory_options();
-    opts.send_high_water = 128 * 1024;
-    opts.send_low_water = 32 * 1024;
-    pg::graph_properties props;
-    props.graph_id = "memory-graph";
-    props.creator_id = "alice";
-    auto a = mem_graph::create(io, props, opts, net.transport());
-    auto b = mem_graph::open(io, "memory-graph", "bob", opts, net.transport());
-    auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
-    const auto ep = a.listen(listen_at);
-    auto direct = co_await b.open_direct("alice", ep);
-    const auto opened = co_await next(at_a);
-    CHECK(std::holds_alternative<pg::direct_connection_event>(opened));
-    REQUIRE(net.links(ep).size() == 1);
-    const auto link = net.links(ep).front();
-    link.stall();
-    const auto handshake_bytes = link.bytes_carried();
-
-    constexpr int messages = 16;
-    const std::vector<std::uint8_t> chunk(64 * 1024, 7);
-    int sent = 0;
-    std::error_code send_error;
-    for (int i = 0; i < messages; ++i)
-      direct.send(chat, asio::buffer(chunk), [&](std::error_code ec) {
-        ++sent;
-        if (ec) send_error = ec;
-      });
-    for (int i = 0; i < 100; ++i) co_await asio::post(io, use_awaitable);
-    // The pipe is full and the rest of the queue is above the high-water mark.
-    CHECK(link.bytes_carried() - handshake_bytes == net.pipe_capacity());
-    CHECK(sent < messages);
-    CHECK(direct.queued_bytes() > opts.send_high_water);
-
-    link.resume();
-    for (int i = 0; i < messages; ++i) {
-      const auto ev = co_await next(at_a);
-      REQUIRE(std::holds_alternative<pg::incoming_data_event>(ev));
-      CHECK(std::get<pg::incoming_data_event>(ev).data.size() == chunk.size());
-    }
-    CHECK(sent == messages);
-    CHECK_FALSE(send_error);
-  });
+  run([&](asio::io_context& io) { return stall_holds_sends(io, net); });
   CHECK(net.counters().open_links == 0);
 }
 
 TEST_CASE("a refused endpoint fails the connect with connection_refused", "[memory][graph]") {
   pg::memory_network net;
-  run([&](asio::io_context& io) -> awaitable<void> {
-    pg::graph_properties props;
-    props.graph_id = "memory-graph";
-    props.creator_id = "alice";
-    auto a = mem_graph::create(io, props, memory_options(), net.transport());
-    auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
-    const auto ep = a.listen(listen_at);
-    net.refuse(ep);
-    auto [ec, conn] = co_await b.connect(ep, tok);
-    CHECK(ec == asio::error::connection_refused);
-    net.allow(ep);
-    auto [ec2, conn2] = co_await b.connect(ep, tok);
-    CHECK_FALSE(ec2);
-  });
+  run([&](asio::io_context& io) { return refused_connect(io, net); });
   CHECK(net.counters().open_links == 0);
 }

@@ -564,7 +564,8 @@ TEST_CASE("completion tokens: awaitable, future, deferred, as_tuple, strand-boun
   auto body = [](stream& s, std::size_t& n, std::error_code& ec) -> asio::awaitable<void> {
     bytes buf(64);
     n = co_await s.async_read_some(asio::buffer(buf));  // default token: use_awaitable
-    auto [e, m] = co_await s.async_read_some(asio::buffer(buf), asio::experimental::as_tuple(asio::use_awaitable));
+    constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+    auto [e, m] = co_await s.async_read_some(asio::buffer(buf), as_tuple);
     ec = e;
     (void)m;
   };

@@ -5,8 +5,10 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include <future>
 #include <set>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -240,6 +242,52 @@ awaitable<void> refused_connect(asio::io_context& io, pg::memory_network net) {
   CHECK_FALSE(ec2);
 }
 
+// Two graphs, each on its own io_context and thread, sharing one network.
+// Catch's assertions belong to the main thread, so the coroutines only
+// record what happened.
+struct thread_log {
+  std::vector<std::error_code> errors;
+  std::string received;
+};
+
+awaitable<void> alice_thread(asio::io_context& io, pg::memory_network net, std::promise<pg::endpoint>& listening,
+                             thread_log& log) {
+  pg::graph_properties props;
+  props.graph_id = "memory-graph";
+  props.creator_id = "alice";
+  auto a = mem_graph::create(io, props, memory_options(), net.transport());
+  auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
+  listening.set_value(a.listen(listen_at));
+  decltype(at_a)::value_type ev;
+  if (auto ec = co_await next_event(at_a, ev)) co_return log.errors.push_back(ec);
+  const auto id = std::get<pg::direct_connection_event>(ev).connection.id;
+  if (auto ec = co_await next_event(at_a, ev)) co_return log.errors.push_back(ec);
+  if (auto* d = std::get_if<pg::incoming_data_event>(&ev)) log.received = text(d->data);
+  const std::string reply = "reply from alice's thread";
+  auto [sec] = co_await a.send(id, chat, asio::buffer(reply), tok);
+  if (sec) co_return log.errors.push_back(sec);
+  // Bob closes; then Alice's graph closes with the coroutine, and her thread ends.
+  if (auto ec = co_await next_event(at_a, ev)) co_return log.errors.push_back(ec);
+}
+
+awaitable<void> bob_thread(asio::io_context& io, pg::memory_network net, pg::endpoint ep, thread_log& log) {
+  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  auto at_b = b.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
+  const std::string alice = "alice";
+  auto [dec, direct] = co_await b.open_direct(alice, ep, tok);
+  if (dec) co_return log.errors.push_back(dec);
+  const std::string hello = "hello from bob's thread";
+  auto [sec] = co_await direct.send(chat, asio::buffer(hello), tok);
+  if (sec) co_return log.errors.push_back(sec);
+  decltype(at_b)::value_type ev;
+  for (int i = 0; i < 2; ++i) {  // his connection event, then the reply
+    if (auto ec = co_await next_event(at_b, ev)) co_return log.errors.push_back(ec);
+    if (auto* d = std::get_if<pg::incoming_data_event>(&ev)) log.received = text(d->data);
+  }
+  auto [cec] = co_await direct.close(tok);
+  if (cec) log.errors.push_back(cec);
+}
+
 }  // namespace
 
 TEST_CASE("two graphs connect, synchronize and exchange data over the memory transport", "[memory][graph]") {
@@ -310,4 +358,29 @@ TEST_CASE("a refused endpoint fails the connect with connection_refused", "[memo
   pg::memory_network net;
   run([&](asio::io_context& io) { return refused_connect(io, net); });
   CHECK(net.counters().open_links == 0);
+}
+
+TEST_CASE("graphs on two threads share one network", "[memory][graph]") {
+  pg::memory_network net;
+  thread_log at_alice, at_bob;
+  {
+    asio::io_context io_a, io_b;
+    std::promise<pg::endpoint> listening;
+    auto ep = listening.get_future();
+    asio::co_spawn(io_a, alice_thread(io_a, net, listening, at_alice), asio::detached);
+    std::thread ta([&] { io_a.run(); });
+    const auto where = ep.get();
+    asio::co_spawn(io_b, bob_thread(io_b, net, where, at_bob), asio::detached);
+    std::thread tb([&] { io_b.run(); });
+    ta.join();
+    tb.join();
+  }
+  CHECK(at_alice.errors.empty());
+  CHECK(at_bob.errors.empty());
+  CHECK(at_alice.received == "hello from bob's thread");
+  CHECK(at_bob.received == "reply from alice's thread");
+  const auto c = net.counters();
+  CHECK(c.open_links == 0);
+  CHECK(c.open_listeners == 0);
+  CHECK(c.completions == c.operations);
 }

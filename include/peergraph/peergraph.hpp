@@ -8,6 +8,7 @@
 #include <peergraph/events.hpp>
 #include <peergraph/graph.hpp>
 #include <peergraph/guid.hpp>
+#include <peergraph/memory_transport.hpp>
 #include <peergraph/options.hpp>
 #include <peergraph/subscription.hpp>
 #include <peergraph/transport.hpp>

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -59,10 +60,14 @@ constexpr bool each_kind_once() {
 static_assert(in_value_order(), "event_types lists PEER_GRAPH_EVENT_TYPE 1, 2, ... in order");
 static_assert(each_kind_once(), "every event kind the core reports maps from exactly one PEER_GRAPH_EVENT_TYPE");
 
-/// The kinds of an event type; nullopt for a value that is none.
-std::optional<event_mask> kinds_of(PEER_GRAPH_EVENT_TYPE type) {
-  const auto value = static_cast<long long>(type);
-  if (value < 1 || value > static_cast<long long>(std::size(event_types))) return std::nullopt;
+/// The kinds of a registration's event type; nullopt for a value that is
+/// none. The value is read as stored: C code may store any int there, which
+/// in C++ is no value of the enumeration and must not be loaded as one.
+std::optional<event_mask> kinds_of(const PEER_GRAPH_EVENT_REGISTRATION& r) {
+  std::underlying_type_t<PEER_GRAPH_EVENT_TYPE> value;
+  static_assert(sizeof value == sizeof r.eventType);
+  std::memcpy(&value, &r.eventType, sizeof value);
+  if (value < 1 || static_cast<std::size_t>(value) > std::size(event_types)) return std::nullopt;
   return event_types[value - 1].kinds;
 }
 
@@ -213,7 +218,7 @@ HRESULT PeerGraphRegisterEvent(HGRAPH hGraph, HANDLE hEvent, ULONG cEventRegistr
     bool all_data = false;
     for (ULONG i = 0; i < cEventRegistrations; ++i) {
       const auto& r = pEventRegistrations[i];
-      const auto k = pgc::kinds_of(r.eventType);
+      const auto k = pgc::kinds_of(r);
       if (!k) return E_INVALIDARG;
       kinds |= *k;
       if (k->contains<peergraph::incoming_data_event>()) {

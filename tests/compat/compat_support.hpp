@@ -99,7 +99,8 @@ inline bool wait_for(HANDLE ev, HPEEREVENT reg, const std::function<bool(const P
       if (hit) return true;
     }
     if (hr != PEER_S_NO_EVENT_DATA) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    using std::chrono::duration_cast, std::chrono::milliseconds, std::chrono::steady_clock;
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
     if (left.count() <= 0) return false;
     WaitForSingleObject(ev, static_cast<DWORD>(left.count()));
   }

@@ -92,7 +92,7 @@ TEST_CASE("two graphs connect, open a direct connection and exchange data", "[co
   CHECK(PeerGraphCloseDirectConnection(p.bob.graph, p.bob_to_alice) == PEER_E_CONNECTION_NOT_FOUND);
   REQUIRE(PeerGraphCloseDirectConnection(p.bob.graph, direct) == S_OK);
   REQUIRE(p.alice.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
-    return e.eventType == PEER_GRAPH_EVENT_DIRECT_CONNECTION && e.connectionChangeData.ullConnectionId == alice_direct &&
+    return about_connection(e, PEER_GRAPH_EVENT_DIRECT_CONNECTION, alice_direct) &&
            e.connectionChangeData.status == PEER_DISCONNECTED;
   }));
   CHECK(PeerGraphSendData(p.bob.graph, direct, &whisper, 0, nullptr) == PEER_E_CONNECTION_NOT_FOUND);
@@ -111,8 +111,9 @@ TEST_CASE("a failed connect is reported by event under the returned id", "[compa
   auto addr2 = loopback(free_port());
   REQUIRE(PeerGraphConnect(n.graph, nullptr, &addr2, &cid) == S_OK);
   REQUIRE(n.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
-    return e.eventType == PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION && e.connectionChangeData.ullConnectionId == cid &&
-           e.connectionChangeData.status == PEER_CONNECTION_FAILED && FAILED(e.connectionChangeData.hrConnectionFailedReason);
+    return about_connection(e, PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, cid) &&
+           e.connectionChangeData.status == PEER_CONNECTION_FAILED &&
+           FAILED(e.connectionChangeData.hrConnectionFailedReason);
   }));
   REQUIRE(PeerGraphClose(n.graph) == S_OK);
   n.graph = nullptr;
@@ -130,7 +131,8 @@ TEST_CASE("a direct connection is refused unless the remote registered for it", 
   REQUIRE(PeerGraphRegisterEvent(a.graph, a.event, 1, &status_only, &a.reg) == S_OK);
   const WORD port = free_port();
   REQUIRE(PeerGraphListen(a.graph, PEER_GRAPH_SCOPE_LOOPBACK, 0, port) == S_OK);
-  REQUIRE(PeerGraphOpen(graph_id.c_str(), L"bob", L"rb.db", nullptr, 0, nullptr, &b.graph) == PEER_S_GRAPH_DATA_CREATED);
+  REQUIRE(PeerGraphOpen(graph_id.c_str(), L"bob", L"rb.db", nullptr, 0, nullptr, &b.graph) ==
+          PEER_S_GRAPH_DATA_CREATED);
   REQUIRE(b.register_all() == S_OK);
   auto addr = loopback(port);
   ULONGLONG direct = 0;

@@ -86,7 +86,8 @@ step "<p2p.h> consumer through peergraph-compat.pc, as C++ and as C"
 echo "pkg-config --cflags --libs peergraph-compat: $(pkg-config --cflags --libs peergraph-compat)"
 cp "$repo/tests/packaging/compat_consumer.c" "$tmp/compat_consumer.cpp"
 # shellcheck disable=SC2046
-"${CXX:-c++}" -Wall -Wextra -o "$tmp/compat-cxx" "$tmp/compat_consumer.cpp" $(pkg-config --cflags --libs peergraph-compat)
+"${CXX:-c++}" -Wall -Wextra -o "$tmp/compat-cxx" "$tmp/compat_consumer.cpp" \
+  $(pkg-config --cflags --libs peergraph-compat)
 # shellcheck disable=SC2046
 "${CC:-cc}" -std=c11 -Wall -Wextra -pedantic -o "$tmp/compat-c" "$repo/tests/packaging/compat_consumer.c" \
   $(pkg-config --cflags --libs peergraph-compat)

@@ -7,6 +7,9 @@
 #      The same for tests/packaging/compat_consumer.c through
 #      peergraph-compat.pc, as C++ and as C, and compat_two_nodes.c as C: a
 #      listener and a sender, two processes that talk through <p2p.h>.
+#      Of the shim only its C headers are installed, and its library exports
+#      only the functions they declare PEERGRAPH_COMPAT_API
+#      (tests/packaging/check_symbols.sh).
 #   2. Build the same consumer with the repository as its subproject
 #      (subprojects/peergraph), where dependency('peergraph') is the one that
 #      peergraph's meson.build declares with meson.override_dependency().
@@ -64,12 +67,27 @@ step "plain compiler command with pkg-config"
   $(pkg-config --cflags --libs peergraph)
 "$tmp/consumer-direct"
 
+step "the <p2p.h> shim: its C headers only, and a library exporting only their functions"
+[[ -f "$prefix/include/peergraph/detail/graph_impl.hpp" ]] ||
+  { echo "packaging: the core's detail/ headers are not installed" >&2; exit 1; }
+compat_headers="$prefix/include/peergraph/compat"
+[[ ! -e "$compat_headers/detail" ]] ||
+  { echo "packaging: the shim's implementation is installed ($compat_headers/detail)" >&2; exit 1; }
+installed_compat="$(cd "$compat_headers" && find . -mindepth 1 | sed 's|^\./||' | sort | tr '\n' ' ')"
+if [[ "$installed_compat" != "p2p.h peergraph_wintypes.h " ]]; then
+  echo "packaging: expected only p2p.h and peergraph_wintypes.h in $compat_headers, found: $installed_compat" >&2
+  exit 1
+fi
+compat_lib="$(find "$prefix" -name 'libpeergraph_compat.so' | head -n 1)"
+[[ -n "$compat_lib" ]] || { echo "packaging: libpeergraph_compat.so not installed" >&2; exit 1; }
+bash "$repo/tests/packaging/check_symbols.sh" "$(readlink -f "$compat_lib")" "$compat_headers"
+
 step "<p2p.h> consumer through peergraph-compat.pc, as C++ and as C"
-[[ -f "$prefix/include/peergraph/compat/p2p.h" ]] || { echo "packaging: p2p.h not installed" >&2; exit 1; }
 echo "pkg-config --cflags --libs peergraph-compat: $(pkg-config --cflags --libs peergraph-compat)"
 cp "$repo/tests/packaging/compat_consumer.c" "$tmp/compat_consumer.cpp"
 # shellcheck disable=SC2046
-"${CXX:-c++}" -Wall -Wextra -o "$tmp/compat-cxx" "$tmp/compat_consumer.cpp" $(pkg-config --cflags --libs peergraph-compat)
+"${CXX:-c++}" -Wall -Wextra -o "$tmp/compat-cxx" "$tmp/compat_consumer.cpp" \
+  $(pkg-config --cflags --libs peergraph-compat)
 # shellcheck disable=SC2046
 "${CC:-cc}" -std=c11 -Wall -Wextra -pedantic -o "$tmp/compat-c" "$repo/tests/packaging/compat_consumer.c" \
   $(pkg-config --cflags --libs peergraph-compat)

@@ -427,44 +427,51 @@ typedef struct peer_group_properties_tag {
 
 /* ------------------------------------------------------------------ functions */
 
-HRESULT PeerGraphStartup(WORD wVersionRequested, PPEER_VERSION_DATA pVersionData);
-HRESULT PeerGraphShutdown(void);
+/* Every function below is exported by libpeergraph_compat (PEERGRAPH_COMPAT_API,
+ * see peergraph_wintypes.h). */
 
-HRESULT PeerGraphCreate(PPEER_GRAPH_PROPERTIES pGraphProperties, PCWSTR pwzDatabaseName,
-                        PPEER_SECURITY_INTERFACE pSecurityInterface, HGRAPH *phGraph);
-HRESULT PeerGraphOpen(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName,
-                      PPEER_SECURITY_INTERFACE pSecurityInterface, ULONG cRecordTypeSyncPrecedence,
-                      const GUID *pRecordTypeSyncPrecedence, HGRAPH *phGraph);
-HRESULT PeerGraphListen(HGRAPH hGraph, DWORD dwScope, DWORD dwScopeId, WORD wPort);
-HRESULT PeerGraphConnect(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress, ULONGLONG *pullConnectionId);
-HRESULT PeerGraphClose(HGRAPH hGraph);
-HRESULT PeerGraphDelete(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphStartup(WORD wVersionRequested, PPEER_VERSION_DATA pVersionData);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphShutdown(void);
 
-HRESULT PeerGraphGetStatus(HGRAPH hGraph, DWORD *pdwStatus);
-HRESULT PeerGraphGetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES *ppGraphProperties);
-HRESULT PeerGraphSetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES pGraphProperties);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphCreate(PPEER_GRAPH_PROPERTIES pGraphProperties, PCWSTR pwzDatabaseName,
+                                             PPEER_SECURITY_INTERFACE pSecurityInterface, HGRAPH *phGraph);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphOpen(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName,
+                                           PPEER_SECURITY_INTERFACE pSecurityInterface,
+                                           ULONG cRecordTypeSyncPrecedence, const GUID *pRecordTypeSyncPrecedence,
+                                           HGRAPH *phGraph);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphListen(HGRAPH hGraph, DWORD dwScope, DWORD dwScopeId, WORD wPort);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphConnect(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress,
+                                              ULONGLONG *pullConnectionId);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphClose(HGRAPH hGraph);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphDelete(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName);
 
-HRESULT PeerGraphRegisterEvent(HGRAPH hGraph, HANDLE hEvent, ULONG cEventRegistrations,
-                               PEER_GRAPH_EVENT_REGISTRATION *pEventRegistrations, HPEEREVENT *phPeerEvent);
-HRESULT PeerGraphUnregisterEvent(HPEEREVENT hPeerEvent);
-HRESULT PeerGraphGetEventData(HPEEREVENT hPeerEvent, PPEER_GRAPH_EVENT_DATA *ppEventData);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetStatus(HGRAPH hGraph, DWORD *pdwStatus);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES *ppGraphProperties);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphSetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES pGraphProperties);
 
-HRESULT PeerGraphOpenDirectConnection(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress,
-                                      ULONGLONG *pullConnectionId);
-HRESULT PeerGraphSendData(HGRAPH hGraph, ULONGLONG ullConnectionId, const GUID *pType, ULONG cbData, PVOID pvData);
-HRESULT PeerGraphCloseDirectConnection(HGRAPH hGraph, ULONGLONG ullConnectionId);
-HRESULT PeerGraphEnumConnections(HGRAPH hGraph, DWORD dwFlags, HPEERENUM *phPeerEnum);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphRegisterEvent(HGRAPH hGraph, HANDLE hEvent, ULONG cEventRegistrations,
+                                                    PEER_GRAPH_EVENT_REGISTRATION *pEventRegistrations,
+                                                    HPEEREVENT *phPeerEvent);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphUnregisterEvent(HPEEREVENT hPeerEvent);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetEventData(HPEEREVENT hPeerEvent, PPEER_GRAPH_EVENT_DATA *ppEventData);
 
-HRESULT PeerGraphEnumNodes(HGRAPH hGraph, PCWSTR pwzPeerId, HPEERENUM *phPeerEnum);
-HRESULT PeerGraphGetNodeInfo(HGRAPH hGraph, ULONGLONG ullNodeId, PPEER_NODE_INFO *ppNodeInfo);
-HRESULT PeerGraphSetNodeAttributes(HGRAPH hGraph, PCWSTR pwzAttributes);
-HRESULT PeerGraphSetPresence(HGRAPH hGraph, BOOL fPresent);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphOpenDirectConnection(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress,
+                                                           ULONGLONG *pullConnectionId);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphSendData(HGRAPH hGraph, ULONGLONG ullConnectionId, const GUID *pType,
+                                               ULONG cbData, PVOID pvData);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphCloseDirectConnection(HGRAPH hGraph, ULONGLONG ullConnectionId);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumConnections(HGRAPH hGraph, DWORD dwFlags, HPEERENUM *phPeerEnum);
 
-HRESULT PeerGraphGetItemCount(HPEERENUM hPeerEnum, ULONG *pCount);
-HRESULT PeerGraphGetNextItem(HPEERENUM hPeerEnum, ULONG *pCount, PVOID **pppvItems);
-HRESULT PeerGraphEndEnumeration(HPEERENUM hPeerEnum);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumNodes(HGRAPH hGraph, PCWSTR pwzPeerId, HPEERENUM *phPeerEnum);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNodeInfo(HGRAPH hGraph, ULONGLONG ullNodeId, PPEER_NODE_INFO *ppNodeInfo);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphSetNodeAttributes(HGRAPH hGraph, PCWSTR pwzAttributes);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphSetPresence(HGRAPH hGraph, BOOL fPresent);
 
-VOID PeerGraphFreeData(PVOID pvData);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetItemCount(HPEERENUM hPeerEnum, ULONG *pCount);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNextItem(HPEERENUM hPeerEnum, ULONG *pCount, PVOID **pppvItems);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphEndEnumeration(HPEERENUM hPeerEnum);
+
+PEERGRAPH_COMPAT_API VOID PeerGraphFreeData(PVOID pvData);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,16 @@
 extern "C" {
 #endif
 
+/* PEERGRAPH_COMPAT_API marks the functions libpeergraph_compat exports: the
+ * documented PeerGraph* functions in <p2p.h> and the Win32 event calls below.
+ * The library is built with every other symbol hidden and with
+ * PEERGRAPH_COMPAT_BUILD defined; for an application the macro is empty. */
+#if defined(PEERGRAPH_COMPAT_BUILD) && defined(__GNUC__)
+#define PEERGRAPH_COMPAT_API __attribute__((visibility("default")))
+#else
+#define PEERGRAPH_COMPAT_API
+#endif
+
 typedef uint8_t BYTE;
 typedef BYTE *PBYTE;
 typedef uint16_t WORD;
@@ -93,19 +103,21 @@ typedef struct _SECURITY_ATTRIBUTES {
 #define WAIT_FAILED 0xFFFFFFFFu
 
 /* Win32 events, backed by a Linux eventfd. */
-HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState, LPCWSTR lpName);
-HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState, LPCSTR lpName);
+PEERGRAPH_COMPAT_API HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset,
+                                         BOOL bInitialState, LPCWSTR lpName);
+PEERGRAPH_COMPAT_API HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset,
+                                         BOOL bInitialState, LPCSTR lpName);
 #define CreateEvent CreateEventW
-BOOL SetEvent(HANDLE hEvent);
-BOOL ResetEvent(HANDLE hEvent);
-DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
-BOOL CloseHandle(HANDLE hObject);
+PEERGRAPH_COMPAT_API BOOL SetEvent(HANDLE hEvent);
+PEERGRAPH_COMPAT_API BOOL ResetEvent(HANDLE hEvent);
+PEERGRAPH_COMPAT_API DWORD WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds);
+PEERGRAPH_COMPAT_API BOOL CloseHandle(HANDLE hObject);
 
 /* peergraph extension, not in Windows: the event's file descriptor, readable
  * while the event is signalled, for poll()/epoll/select or an event loop.
  * After it polls readable, take an auto-reset event with
  * WaitForSingleObject(h, 0). -1 for a handle that is not an event. */
-int PeerCompatEventFd(HANDLE hEvent);
+PEERGRAPH_COMPAT_API int PeerCompatEventFd(HANDLE hEvent);
 
 #ifdef __cplusplus
 }

@@ -136,6 +136,9 @@ class basic_graph {
   /// As above, reporting failure through `ec`.
   void set_properties(const graph_properties& props, std::error_code& ec);
 
+  /// The local engine settings the graph was made with.
+  const graph_options& options() const noexcept;
+
   /// Listening, has-connections and synchronized flags (PeerGraphGetStatus).
   graph_status status() const noexcept;
 

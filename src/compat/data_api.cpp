@@ -40,7 +40,9 @@ HRESULT PeerGraphSendData(HGRAPH hGraph, ULONGLONG ullConnectionId, const GUID* 
   return call([&]() -> HRESULT {
     auto ge = runtime::get().graphs.find(hGraph);
     if (!ge) return PEER_E_INVALID_GRAPH;
-    if (!pType || (cbData > 0 && !pvData)) return E_INVALIDARG;
+    // A message above the maximum would be refused by the core's send, whose
+    // completion the shim does not wait for; it is refused here instead.
+    if (!pType || (cbData > 0 && !pvData) || cbData > ge->graph.options().max_message_size) return E_INVALIDARG;
     auto c = ge->graph.find_connection(ullConnectionId);
     if (!c.is_open()) return PEER_E_CONNECTION_NOT_FOUND;
     const auto* bytes = static_cast<const std::uint8_t*>(pvData);

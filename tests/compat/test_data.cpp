@@ -82,6 +82,10 @@ TEST_CASE("two graphs connect, open a direct connection and exchange data", "[co
   CHECK(static_cast<PEER_CONNECTION_INFO*>(items[0])->dwFlags == PEER_CONNECTION_NEIGHBOR);
   PeerGraphFreeData(items);
   REQUIRE(PeerGraphEndEnumeration(en) == S_OK);
+  // More than the maximum message size is refused at once, not dropped later.
+  std::vector<char> huge(16u * 1024 * 1024 + 1);
+  CHECK(PeerGraphSendData(p.alice.graph, alice_neighbor, &other_type, static_cast<ULONG>(huge.size()), huge.data()) ==
+        E_INVALIDARG);
   REQUIRE(PeerGraphSendData(p.alice.graph, alice_neighbor, &other_type, 0, nullptr) == S_OK);
   REQUIRE(p.bob.wait([&](const PEER_GRAPH_EVENT_DATA& e) {
     return e.eventType == PEER_GRAPH_EVENT_INCOMING_DATA && e.incomingData.ullConnectionId == p.bob_to_alice &&

@@ -110,6 +110,11 @@ void basic_graph<Executor, Transport>::set_properties(const graph_properties& pr
 }
 
 template <typename Executor, typename Transport>
+const graph_options& basic_graph<Executor, Transport>::options() const noexcept {
+  return impl_->options();
+}
+
+template <typename Executor, typename Transport>
 graph_status basic_graph<Executor, Transport>::status() const noexcept {
   return impl_->status();
 }

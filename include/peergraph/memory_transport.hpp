@@ -12,11 +12,12 @@
 // reads return what is there, writes take what fits, a closed peer gives eof
 // after the last byte. Nothing uses a thread or a clock, so a program that
 // makes the same calls from one thread gets the same completions in the
-// same order, byte for byte. The network can fail the n-th operation, reset, stall or limit links
-// and refuse connects (see docs/testing.md).
+// same order, byte for byte. The network can fail the n-th operation,
+// reset, stall or limit links and refuse connects (see docs/testing.md).
 #ifndef PEERGRAPH_MEMORY_TRANSPORT_HPP
 #define PEERGRAPH_MEMORY_TRANSPORT_HPP
 
+#include <peergraph/async.hpp>
 #include <peergraph/config.hpp>
 #include <peergraph/detail/memory/control.hpp>
 #include <peergraph/detail/memory/ops.hpp>
@@ -26,7 +27,6 @@
 
 #include <asio/async_result.hpp>
 #include <asio/error.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -228,9 +228,6 @@ class memory_network {
   std::shared_ptr<detail::memory::network_state> state_;
 };
 
-/// The token used when none is given: `co_await s.async_read_some(buf)`.
-using memory_default_token = asio::use_awaitable_t<>;
-
 /// A byte stream of a memory_network, as a connected TCP socket is one:
 /// AsyncReadStream and AsyncWriteStream, usable with asio::async_read,
 /// asio::async_write and every completion token.
@@ -317,7 +314,7 @@ class memory_stream {
   ///   (no port left), or an error injected by memory_network::fail_operation().
   ///
   /// Cancellation: none needed; it never waits.
-  template <typename Token = memory_default_token>
+  template <typename Token = default_token>
   auto async_connect(const endpoint& ep, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::error_code)>(typename core_type::initiate_connect{&core_}, token, ep);
   }
@@ -332,7 +329,7 @@ class memory_stream {
   ///
   /// Cancellation: terminal, partial and total; a waiting read has read
   /// nothing and completes with operation_aborted and 0.
-  template <typename MutableBufferSequence, typename Token = memory_default_token>
+  template <typename MutableBufferSequence, typename Token = default_token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
         typename core_type::template initiate_io<true>{&core_}, token, buffers);
@@ -349,7 +346,7 @@ class memory_stream {
   ///
   /// Cancellation: terminal, partial and total; a waiting write has written
   /// nothing and completes with operation_aborted and 0.
-  template <typename ConstBufferSequence, typename Token = memory_default_token>
+  template <typename ConstBufferSequence, typename Token = default_token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
         typename core_type::template initiate_io<false>{&core_}, token, buffers);
@@ -417,7 +414,7 @@ class memory_listener {
   ///
   /// Cancellation: terminal, partial and total; a waiting accept completes
   /// with operation_aborted and takes no connection.
-  template <typename Token = memory_default_token>
+  template <typename Token = default_token>
   auto async_accept(Token&& token = {}) {
     return asio::async_initiate<Token, void(std::error_code, memory_stream<Executor>)>(
         typename core_type::template initiate_accept<memory_stream<Executor>>{&core_}, token);

@@ -3,20 +3,24 @@
 // The engine never names a socket type. It asks its Transport for:
 //
 //   using endpoint_type = peergraph::endpoint;
-//   template <class Executor> using stream   = ...;  // AsyncReadStream + AsyncWriteStream,
-//                                                     // with close() and remote_endpoint(ec)
-//   template <class Executor> using listener = ...;  // with async_accept(handler(ec, stream)),
-//                                                     // local_endpoint(ec) and close()
+//   template <class Executor> using stream   = ...;  // AsyncReadStream + AsyncWriteStream, with
+//                                                     // get_executor(), close(ec),
+//                                                     // remote_endpoint(ec), local_endpoint(ec)
+//   template <class Executor> using listener = ...;  // async_accept(handler(ec, stream)) giving a
+//                                                     // stream on the listener's executor,
+//                                                     // get_executor(), local_endpoint(ec), close(ec)
 //   template <class Executor>
 //   listener<Executor> listen(const Executor&, const endpoint_type&, std::error_code&);
 //   template <class Executor, class Handler>
 //   void async_connect(stream<Executor>&, const endpoint_type&, Handler&&);   // void(error_code)
 //   template <class Executor> stream<Executor> make_stream(const Executor&);
+//   template <class Executor> void prepare_accepted(stream<Executor>&);     // on every accepted stream
 //
 // A transport object is copied into every graph that uses it, so it can carry
 // a reference to shared state (an in-memory network, a TLS context). The
 // protocol code sees only bytes; the public API sees only endpoints. A TLS
-// transport wraps the stream; an in-memory transport maps endpoints to pipes.
+// transport wraps the stream; the in-memory transport (memory_transport.hpp)
+// maps endpoints to in-process pipes.
 #ifndef PEERGRAPH_TRANSPORT_HPP
 #define PEERGRAPH_TRANSPORT_HPP
 

@@ -103,7 +103,9 @@ class completion {
   asio::cancellation_slot slot() const noexcept { return impl_ ? impl_->slot_ : asio::cancellation_slot{}; }
 
   /// Installs the function run when the handler's slot is signalled. It must
-  /// end by calling complete() (normally with operation_aborted).
+  /// end by calling complete() (normally with operation_aborted), and touch
+  /// none of its own captures after that call: complete() clears the slot,
+  /// which destroys the running function.
   template <typename F>
   void on_cancel(F&& f) {
     if (impl_ && impl_->slot_.is_connected()) impl_->slot_.assign(std::forward<F>(f));

@@ -112,9 +112,10 @@ class memory_link {
 /// A listener bound to `::` receives connects to any address with its port,
 /// one bound to `0.0.0.0` those to any IPv4 address, as TCP does; a second
 /// listener on an address and port an open one covers gets
-/// asio::error::address_in_use. Port 0 takes the next free port of a counter
-/// that starts at 49152, so ports are the same from run to run; connecting
-/// ends take their ports from the same counter.
+/// asio::error::address_in_use. Port 0 takes the next free port of the
+/// address's own counter, which starts at 49152, so ports are the same from
+/// run to run; a connecting end takes its port from the counter of the
+/// address it dialled.
 ///
 /// Endpoint patterns: where a function takes an endpoint to select links or
 /// connects, an unspecified address (`::`, `0.0.0.0`) matches as a listener

@@ -209,6 +209,10 @@ TEST_CASE("port 0 takes ports from a counter; a bound address and port gives add
   l1.close(ec);
   auto again = t.listen(ex, {v6, 49152}, ec);
   CHECK_FALSE(ec);  // free once closed
+  // Each address counts its own ports.
+  auto elsewhere = t.listen(ex, {asio::ip::make_address("10.0.0.7"), 0}, ec);
+  CHECK_FALSE(ec);
+  CHECK(elsewhere.local_endpoint(ec).port() == 49152);
 }
 
 TEST_CASE("a wildcard listener accepts connects to any address; endpoints are as TCP reports them", "[memory]") {

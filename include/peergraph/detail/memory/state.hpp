@@ -186,18 +186,25 @@ class network_state : public std::enable_shared_from_this<network_state> {
 
   // ------------------------------------------------------------ ports and listeners
 
-  /// The next free port after the last one handed out, or 0 if none is left.
-  std::uint16_t allocate_port() {
+  // Ports are counted per address, as a host's ephemeral ports are: a
+  // simulation of thousands of nodes, each at an address of its own, has
+  // far more connecting ends than one address has ports.
+
+  /// The next free port of `a` after the last one handed out there, or 0 if
+  /// none is left.
+  std::uint16_t allocate_port(const asio::ip::address& a) {
+    auto& next = next_port_.try_emplace(a, first_port).first->second;
     for (std::uint32_t i = 0; i <= 65535u - first_port; ++i) {
-      const auto p = next_port_;
-      next_port_ = p == 65535 ? first_port : static_cast<std::uint16_t>(p + 1);
-      if (port_refs_[p] == 0) return p;
+      const auto p = next;
+      next = p == 65535 ? first_port : static_cast<std::uint16_t>(p + 1);
+      if (!port_refs_.count({a, p})) return p;
     }
     return 0;
   }
-  void hold_port(std::uint16_t p) { ++port_refs_[p]; }
-  void release_port(std::uint16_t p) {
-    if (auto it = port_refs_.find(p); it != port_refs_.end() && --it->second == 0) port_refs_.erase(it);
+  void hold_port(const endpoint& ep) { ++port_refs_[{ep.address(), ep.port()}]; }
+  void release_port(const endpoint& ep) {
+    if (auto it = port_refs_.find({ep.address(), ep.port()}); it != port_refs_.end() && --it->second == 0)
+      port_refs_.erase(it);
   }
 
   /// The open listener that receives connections to `ep`, or null.
@@ -230,7 +237,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
   void register_link(link_state& l) {
     l.registered = true;
     links.emplace(l.id, &l);
-    hold_port(l.ends[0].local.port());
+    hold_port(l.ends[0].local);
     ++links_made;
   }
 
@@ -238,7 +245,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
     if (!l.registered) return;
     l.registered = false;
     links.erase(l.id);
-    release_port(l.ends[0].local.port());
+    release_port(l.ends[0].local);
   }
 
   /// Ends the link as a TCP reset does: buffered bytes are lost, and every
@@ -345,7 +352,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
       b.add(std::move(op), outcome{asio::error::connection_refused});
       return nullptr;
     }
-    const auto port = allocate_port();
+    const auto port = allocate_port(ep.address());
     if (port == 0) {
       b.add(std::move(op), outcome{asio::error::address_in_use});
       return nullptr;
@@ -368,7 +375,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
     ec.clear();
     endpoint bound = ep;
     if (ep.port() == 0)
-      bound.port(allocate_port());
+      bound.port(allocate_port(ep.address()));
     else if (listen_conflict(ep))
       bound.port(0);
     if (bound.port() == 0) {
@@ -377,7 +384,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
     }
     auto l = std::make_shared<listener_state>(shared_from_this(), bound);
     listeners.push_back(l.get());
-    hold_port(bound.port());
+    hold_port(bound);
     return l;
   }
 
@@ -387,7 +394,7 @@ class network_state : public std::enable_shared_from_this<network_state> {
     if (l.closed) return;
     l.closed = true;
     std::erase(listeners, &l);
-    release_port(l.local.port());
+    release_port(l.local);
     abort_all(l.accepts, asio::error::operation_aborted, b);
     for (auto& link : l.backlog) {
       reset_link(*link, b);
@@ -433,8 +440,8 @@ class network_state : public std::enable_shared_from_this<network_state> {
   }
 
  private:
-  std::unordered_map<std::uint16_t, std::size_t> port_refs_;
-  std::uint16_t next_port_ = first_port;
+  std::map<std::pair<asio::ip::address, std::uint16_t>, std::size_t> port_refs_;
+  std::map<asio::ip::address, std::uint16_t> next_port_;
   std::uint64_t last_link_id_ = 0;
   std::uint64_t last_ticket_ = 0;
 };

@@ -192,6 +192,7 @@ awaitable<void> run_open_direct(context& ctx);  // setup.cpp
 awaitable<void> run_events(context& ctx);       // events.cpp
 awaitable<void> run_idle_memory(context& ctx);  // idle_memory.cpp
 awaitable<void> run_presence(context& ctx);     // presence.cpp
+awaitable<void> run_scale(context& ctx);        // scale.cpp
 
 }  // namespace bench
 

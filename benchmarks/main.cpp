@@ -24,7 +24,7 @@ struct scenario {
 };
 
 // The scenarios, in the order they run.
-constexpr std::array<scenario, 7> scenarios{{
+constexpr std::array<scenario, 8> scenarios{{
     {"stream", run_stream},
     {"pingpong", run_pingpong},
     {"connect", run_connect},
@@ -32,6 +32,7 @@ constexpr std::array<scenario, 7> scenarios{{
     {"events", run_events},
     {"idle_memory", run_idle_memory},
     {"presence", run_presence},
+    {"scale", run_scale},
 }};
 
 bool is_schema_system(const std::string& s) { return s == peergraph_system || s == asio_system || s == zeromq_system; }
@@ -79,8 +80,9 @@ std::string format_value(const std::string& metric, double v) {
     return fmt::format("{:.1f} k/s", v / 1e3);
   }
   if (metric == "bytes_per_s") return fmt::format("{:.1f} MiB/s", v / static_cast<double>(MiB));
-  if (metric == "bytes_per_conn") return fmt::format("{:.0f} B", v);
-  if (metric == "converge_s") return fmt::format("{:.3f} s", v);
+  if (metric == "bytes_per_conn" || metric == "heap_bytes_per_node" || metric == "rss_bytes_per_node")
+    return fmt::format("{:.0f} B", v);
+  if (metric == "converge_s" || metric == "build_s") return fmt::format("{:.3f} s", v);
   if (metric == "flood_msgs_per_link") return fmt::format("{:.2f}", v);
   return fmt::format("{:.1f} us", v);
 }
@@ -111,7 +113,7 @@ void print_table(const std::vector<figure>& all) {
     const auto* a = find(all, r.scenario, asio_system, r.size, r.metric);
     const auto* z = find(all, r.scenario, zeromq_system, r.size, r.metric);
     const auto label = r.system == peergraph_system ? r.scenario : r.scenario + " (owned send)";
-    const auto size = !r.size ? std::string("-") : r.scenario == "presence" ? fmt::format("{} n", r.size) : size_name(r.size);
+    const auto size = !r.size ? std::string("-") : (r.scenario == "presence" || r.scenario == "scale") ? fmt::format("{} n", r.size) : size_name(r.size);
     const auto show = [&r](const figure* f) { return f ? format_value(r.metric, f->value) : std::string("-"); };
     fmt::print("{:<24} {:>7} {:<15} {:>13} {:>13} {:>13} {:>8} {:>8}\n", label, size, r.metric, show(p), show(a),
                show(z), ratio(p, a), ratio(p, z));
@@ -143,7 +145,7 @@ void usage(std::FILE* to) {
   fmt::print(to,
              "\n"
              "  --system NAME     only this system: peergraph, peergraph-owned, asio, zeromq\n"
-             "  --size N          only this message size in bytes (stream, pingpong) or node count (presence)\n");
+             "  --size N          only this message size in bytes (stream, pingpong) or node count (presence, scale)\n");
 }
 
 }  // namespace

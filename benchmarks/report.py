@@ -76,9 +76,9 @@ def fmt_value(metric, v):
         return f"{v / 1e6:.2f} M/s" if v >= 1e6 else f"{v / 1e3:.1f} k/s"
     if metric == "bytes_per_s":
         return f"{v / (1 << 20):.0f} MiB/s"
-    if metric == "bytes_per_conn":
+    if metric in ("bytes_per_conn", "heap_bytes_per_node", "rss_bytes_per_node"):
         return f"{v:,.0f} B"
-    if metric == "converge_s":
+    if metric in ("converge_s", "build_s"):
         return f"{v:.3f} s"
     if metric == "flood_msgs_per_link":
         return f"{v:.2f}"
@@ -94,7 +94,10 @@ METRIC_NAMES = {
     "events_per_s": "events/s",
     "bytes_per_conn": "bytes per connection end",
     "converge_s": "convergence",
+    "build_s": "build",
     "flood_msgs_per_link": "flood messages per link",
+    "heap_bytes_per_node": "heap per node",
+    "rss_bytes_per_node": "RSS per node",
 }
 
 
@@ -107,7 +110,7 @@ def results_table(figures, order):
            "|---|---:|---|---:|---:|---:|---:|---:|"]
     for scenario, size, metric in order:
         v = {s: figures.get((scenario, s, size, metric)) for s in SYSTEMS}
-        shown_size = f"{size} nodes" if scenario == "presence" else size_name(size)
+        shown_size = f"{size} nodes" if scenario in ("presence", "scale") else size_name(size)
         out.append(f"| {scenario} | {shown_size} | {METRIC_NAMES.get(metric, metric)} | "
                    + " | ".join(fmt_value(metric, v[s]) for s in SYSTEMS)
                    + f" | {ratio(v['peergraph'], v['asio'])} | {ratio(v['peergraph'], v['zeromq'])} |")

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <span>
 #include <string>
@@ -319,4 +320,73 @@ TEST_CASE("presence table: the cap evicts tombstones first, then rejects", "[pre
   CHECK(t.live() == 3);
   CHECK(t.count_live_below(4) == 2);
   CHECK(t.snapshot(0ms, false).size() == 3);
+}
+
+TEST_CASE("presence table: agrees with a plain model under random adds, deletions and expiry", "[presence][table]") {
+  // The model: node -> (version, deleted, expires), with the documented rules.
+  struct model_entry {
+    std::uint32_t version;
+    bool deleted;
+    std::int64_t expires;
+  };
+  std::map<std::uint64_t, model_entry> model;
+  pp::presence_table t(pp::presence_table::limits{100'000, 300ms, 3'600'000ms});
+  std::mt19937_64 rng(42);
+  std::int64_t now = 0;
+  for (int step = 0; step < 20'000; ++step) {
+    now += static_cast<std::int64_t>(rng() % 5);
+    // Few distinct nodes, so that updates, stale copies and re-adds happen.
+    const std::uint64_t node = 1 + rng() % 700;
+    if (rng() % 10 == 0) {
+      auto gone = t.expire(std::chrono::milliseconds(now));
+      std::size_t expected = 0;
+      for (auto it = model.begin(); it != model.end();) {
+        if (it->second.expires > now) {
+          ++it;
+          continue;
+        }
+        if (it->second.deleted) {
+          it = model.erase(it);
+          continue;
+        }
+        ++expected;
+        it->second.deleted = true;
+        it->second.expires = now + 300;
+        ++it;
+      }
+      CHECK(gone.size() == expected);
+      continue;
+    }
+    auto e = sample(node, static_cast<std::uint32_t>(1 + rng() % 8));
+    e.deleted = rng() % 4 == 0;
+    e.lifetime_ms = static_cast<std::uint32_t>(1 + rng() % 400);
+    e.attributes = "a" + std::to_string(rng() % 3);
+    const auto r = t.apply(e, std::chrono::milliseconds(now));
+    auto it = model.find(node);
+    if (it == model.end()) {
+      CHECK(r.what == (e.deleted ? pp::presence_table::result::tombstone : pp::presence_table::result::added));
+      model[node] = {e.version, e.deleted, now + (e.deleted ? 300 : e.lifetime_ms)};
+    } else if (e.version <= it->second.version) {
+      CHECK(r.what == pp::presence_table::result::stale);
+    } else {
+      CHECK(r.forward());
+      it->second = {e.version, e.deleted, now + (e.deleted ? 300 : e.lifetime_ms)};
+    }
+  }
+  std::size_t live = 0;
+  for (const auto& [node, m] : model) {
+    CAPTURE(node);
+    live += !m.deleted;
+    const auto got = t.find(node);
+    CHECK(got.has_value() == !m.deleted);
+    if (got) CHECK(got->version == m.version);
+    const auto fwd = t.for_forwarding(node, std::chrono::milliseconds(now));
+    REQUIRE(fwd);
+    CHECK(fwd->version == m.version);
+    CHECK(fwd->deleted == m.deleted);
+    CHECK(fwd->peer_id == "alice");
+  }
+  CHECK(t.size() == model.size());
+  CHECK(t.live() == live);
+  CHECK(t.snapshot(std::chrono::milliseconds(now), true).size() == model.size());
 }

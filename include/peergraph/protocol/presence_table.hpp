@@ -2,8 +2,8 @@
 //
 // Sans-I/O: no clock is read here; every call that depends on time takes
 // `now` (any monotonic millisecond count), so the rules are tested with plain
-// numbers. The node engine (detail/node/presence_engine.hpp) feeds it what arrives in FLOOD
-// messages and floods on what apply() says.
+// numbers. The node engine (detail/node/presence_engine.hpp) feeds it what
+// arrives in FLOOD messages and floods on what apply() says.
 //
 // Rules:
 // - an entry is identified by its node id and ordered by its version; an
@@ -17,6 +17,13 @@
 // - the table holds at most `max_entries` entries (tombstones included); when
 //   full, the oldest tombstone makes room, and if there is none a new node is
 //   rejected (not stored, not forwarded).
+//
+// Storage: every node keeps an entry for every other node of the graph, so a
+// graph of N nodes holds N² entries in all; entries are kept compact. The
+// fixed part is a 32-byte slot of an open-addressing table (node ids are
+// random, so they are their own hash), the strings and addresses one heap
+// block beside it; an entry is turned back into a presence_entry only when
+// it is read.
 #ifndef PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP
 #define PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP
 
@@ -25,8 +32,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
 #include <optional>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace peergraph::protocol {
@@ -74,71 +84,79 @@ class presence_table {
 
   /// Takes in an entry received at `now`.
   outcome apply(const presence_entry& e, time_point now) {
+    if (!epoch_) epoch_ = now;
     outcome out;
-    if (!e.deleted && e.lifetime_ms == 0) {
+    if ((!e.deleted && e.lifetime_ms == 0) || e.node_id == 0) {
       out.what = result::rejected;
       return out;
     }
-    auto it = records_.find(e.node_id);
-    if (it == records_.end()) {
-      if (records_.size() >= limits_.max_entries && !evict_tombstone()) {
+    slot* s = lookup(e.node_id);
+    if (!s) {
+      if (count_ >= limits_.max_entries && !evict_tombstone()) {
         out.what = result::rejected;
         return out;
       }
-      records_.emplace(e.node_id, record{e, expiry(e, now)});
+      s = &insert(e.node_id);
+      store(*s, e, now);
       if (!e.deleted) ++live_;
       out.what = e.deleted ? result::tombstone : result::added;
       return out;
     }
-    auto& r = it->second;
-    if (e.version <= r.entry.version) return out;  // stale
-    const bool was_live = !r.entry.deleted;
-    if (was_live) out.previous = r.entry;
+    if (e.version <= s->version) return out;  // stale
+    const bool was_live = !s->deleted;
+    if (was_live) out.previous = entry_of(*s, 0);
     if (e.deleted)
       out.what = was_live ? result::removed : result::tombstone;
     else if (was_live) {
       out.what = result::updated;
-      out.content_changed = r.entry.addresses != e.addresses || r.entry.attributes != e.attributes ||
-                            r.entry.peer_id != e.peer_id;
+      out.content_changed = out.previous->addresses != e.addresses || out.previous->attributes != e.attributes ||
+                            out.previous->peer_id != e.peer_id;
     } else
       out.what = result::added;
     if (was_live && e.deleted) --live_;
     if (!was_live && !e.deleted) ++live_;
-    r.entry = e;
-    r.expires = expiry(e, now);
+    store(*s, e, now);
     return out;
   }
 
   /// Turns live entries whose lifetime is over into tombstones and forgets
   /// tombstones whose hold is over. Returns the entries that stopped being
-  /// present, as they were.
+  /// present, as they were. Costs nothing until the earliest expiry is due.
   std::vector<presence_entry> expire(time_point now) {
     std::vector<presence_entry> gone;
-    for (auto it = records_.begin(); it != records_.end();) {
-      auto& r = it->second;
-      if (r.expires > now) {
-        ++it;
+    if (count_ == 0 || stamp(now) < earliest_) return gone;
+    std::uint32_t next = never;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      auto& s = slots_[i];
+      if (s.node == 0 || s.expires > stamp(now)) {
+        if (s.node != 0) next = std::min(next, s.expires);
         continue;
       }
-      if (r.entry.deleted) {
-        it = records_.erase(it);
+      if (s.deleted) {
+        erase_at(i);
+        --i;  // erase_at shifted a later entry into this slot
         continue;
       }
-      gone.push_back(r.entry);
-      r.entry.deleted = true;
-      r.entry.attributes.clear();
-      r.entry.addresses.clear();
-      r.expires = now + limits_.tombstone_hold;
+      auto e = entry_of(s, 0);
+      gone.push_back(e);
+      // The tombstone keeps who it was (a record on the wire always names
+      // its peer), not where it listened or what it said.
+      e.deleted = true;
+      e.addresses.clear();
+      e.attributes.clear();
+      store(s, e, now);
+      next = std::min(next, s.expires);
       --live_;
-      ++it;
     }
+    earliest_ = next;
     return gone;
   }
 
-  /// The present entry for `node`, or nullptr.
-  const presence_entry* find(std::uint64_t node) const {
-    auto it = records_.find(node);
-    return it == records_.end() || it->second.entry.deleted ? nullptr : &it->second.entry;
+  /// The present entry for `node`.
+  std::optional<presence_entry> find(std::uint64_t node) const {
+    const slot* s = lookup(node);
+    if (!s || s->deleted) return std::nullopt;
+    return entry_of(*s, 0);
   }
 
   /// A copy of every entry (tombstones included when `with_tombstones`), with
@@ -146,80 +164,194 @@ class presence_table {
   /// neighbor.
   std::vector<presence_entry> snapshot(time_point now, bool with_tombstones) const {
     std::vector<presence_entry> out;
-    out.reserve(records_.size());
-    for (const auto& [id, r] : records_) {
-      if (r.entry.deleted && !with_tombstones) continue;
-      out.push_back(r.entry);
-      out.back().lifetime_ms = remaining(r, now);
-    }
+    out.reserve(with_tombstones ? count_ : live_);
+    for (const auto& s : slots_)
+      if (s.node != 0 && (with_tombstones || !s.deleted)) out.push_back(entry_of(s, remaining(s, now)));
     return out;
   }
 
   /// The entry for `node` as it should be forwarded at `now` (remaining lifetime).
   std::optional<presence_entry> for_forwarding(std::uint64_t node, time_point now) const {
-    auto it = records_.find(node);
-    if (it == records_.end()) return std::nullopt;
-    auto e = it->second.entry;
-    e.lifetime_ms = remaining(it->second, now);
-    return e;
+    const slot* s = lookup(node);
+    if (!s) return std::nullopt;
+    return entry_of(*s, remaining(*s, now));
   }
 
   /// Present entries whose node id is below `node`.
   std::size_t count_live_below(std::uint64_t node) const {
     std::size_t n = 0;
-    for (const auto& [id, r] : records_)
-      if (!r.entry.deleted && id < node) ++n;
+    for (const auto& s : slots_)
+      if (s.node != 0 && !s.deleted && s.node < node) ++n;
     return n;
   }
 
+  /// Calls `f(const presence_entry&)` for every present entry; the entry is
+  /// made for the call and does not outlive it.
   template <typename F>
   void for_each_live(F&& f) const {
-    for (const auto& [id, r] : records_)
-      if (!r.entry.deleted) f(r.entry);
+    for (const auto& s : slots_)
+      if (s.node != 0 && !s.deleted) f(entry_of(s, 0));
   }
 
   /// Present nodes.
   std::size_t live() const noexcept { return live_; }
   /// Entries held, tombstones included.
-  std::size_t size() const noexcept { return records_.size(); }
+  std::size_t size() const noexcept { return count_; }
 
   void clear() noexcept {
-    records_.clear();
-    live_ = 0;
+    slots_.clear();
+    count_ = live_ = 0;
+    earliest_ = never;
   }
 
  private:
-  struct record {
-    presence_entry entry;
-    time_point expires;
+  // Expiry times are stored as milliseconds, 32 bits wide, counted from the
+  // `now` of the first apply() (about 49 days of range).
+  static constexpr std::uint32_t never = std::numeric_limits<std::uint32_t>::max();
+
+  struct slot {
+    std::uint64_t node = 0;  ///< 0: free
+    std::unique_ptr<std::uint8_t[]> data;  ///< peer id, attributes, addresses (wire form, 18 bytes each)
+    std::uint32_t expires = 0;
+    std::uint32_t version = 0;
+    std::uint16_t peer_len = 0;
+    std::uint16_t attr_len = 0;
+    std::uint8_t addr_count = 0;
+    bool deleted = false;
   };
+  static constexpr std::size_t address_bytes = 18;
 
-  time_point expiry(const presence_entry& e, time_point now) const {
-    if (e.deleted) return now + limits_.tombstone_hold;
-    return now + std::min(std::chrono::milliseconds(e.lifetime_ms), limits_.max_lifetime);
+  std::uint32_t stamp(time_point t) const {
+    const auto d = (t - epoch_.value_or(t)).count();
+    return static_cast<std::uint32_t>(std::clamp<std::int64_t>(d, 0, never - 1));
   }
+  std::int64_t time_of(std::uint32_t s) const { return (epoch_ ? epoch_->count() : 0) + s; }
 
-  static std::uint32_t remaining(const record& r, time_point now) {
-    const auto left = (r.expires - now).count();
-    if (left <= 0) return r.entry.deleted ? 0 : 1;
+  std::uint32_t remaining(const slot& s, time_point now) const {
+    const auto left = time_of(s.expires) - now.count();
+    if (left <= 0) return s.deleted ? 0 : 1;
     return static_cast<std::uint32_t>(std::min<std::int64_t>(left, UINT32_MAX));
   }
 
+  void store(slot& s, const presence_entry& e, time_point now) {
+    const auto addrs = std::min<std::size_t>(e.addresses.size(), max_presence_addresses);
+    const auto peer = std::min<std::size_t>(e.peer_id.size(), max_string_size);
+    const auto attrs = std::min<std::size_t>(e.attributes.size(), max_attributes_size);
+    const auto need = peer + attrs + addrs * address_bytes;
+    s.data = need ? std::make_unique_for_overwrite<std::uint8_t[]>(need) : nullptr;
+    auto* p = s.data.get();
+    if (need) {
+      std::memcpy(p, e.peer_id.data(), peer);
+      std::memcpy(p + peer, e.attributes.data(), attrs);
+      for (std::size_t i = 0; i < addrs; ++i) {
+        auto* a = p + peer + attrs + i * address_bytes;
+        std::memcpy(a, e.addresses[i].ip.data(), 16);
+        a[16] = static_cast<std::uint8_t>(e.addresses[i].port >> 8);
+        a[17] = static_cast<std::uint8_t>(e.addresses[i].port);
+      }
+    }
+    s.peer_len = static_cast<std::uint16_t>(peer);
+    s.attr_len = static_cast<std::uint16_t>(attrs);
+    s.addr_count = static_cast<std::uint8_t>(addrs);
+    s.version = e.version;
+    s.deleted = e.deleted;
+    const auto life = e.deleted ? limits_.tombstone_hold
+                                : std::min(std::chrono::milliseconds(e.lifetime_ms), limits_.max_lifetime);
+    s.expires = stamp(now + life);
+    earliest_ = std::min(earliest_, s.expires);
+  }
+
+  presence_entry entry_of(const slot& s, std::uint32_t lifetime_ms) const {
+    presence_entry e;
+    e.node_id = s.node;
+    e.version = s.version;
+    e.deleted = s.deleted;
+    e.lifetime_ms = lifetime_ms;
+    const auto* p = s.data.get();
+    if (!p) return e;
+    e.peer_id.assign(reinterpret_cast<const char*>(p), s.peer_len);
+    e.attributes.assign(reinterpret_cast<const char*>(p + s.peer_len), s.attr_len);
+    e.addresses.resize(s.addr_count);
+    for (std::size_t i = 0; i < s.addr_count; ++i) {
+      const auto* a = p + s.peer_len + s.attr_len + i * address_bytes;
+      std::memcpy(e.addresses[i].ip.data(), a, 16);
+      e.addresses[i].port = static_cast<std::uint16_t>((a[16] << 8) | a[17]);
+    }
+    return e;
+  }
+
+  // ------------------------------------------------------------ the open-addressing table
+
+  std::size_t mask() const noexcept { return slots_.size() - 1; }
+  std::size_t home(std::uint64_t node) const noexcept {
+    return static_cast<std::size_t>(node ^ (node >> 29)) & mask();
+  }
+
+  const slot* lookup(std::uint64_t node) const {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = home(node);; i = (i + 1) & mask()) {
+      if (slots_[i].node == node) return &slots_[i];
+      if (slots_[i].node == 0) return nullptr;
+    }
+  }
+  slot* lookup(std::uint64_t node) { return const_cast<slot*>(std::as_const(*this).lookup(node)); }
+
+  // At most 7/8 full: with random keys a probe then stays short.
+  slot& insert(std::uint64_t node) {
+    if ((count_ + 1) * 8 > slots_.size() * 7) grow();
+    std::size_t i = home(node);
+    while (slots_[i].node != 0) i = (i + 1) & mask();
+    slots_[i].node = node;
+    ++count_;
+    return slots_[i];
+  }
+
+  void grow() {
+    std::vector<slot> old(std::max<std::size_t>(16, slots_.size() * 2));
+    old.swap(slots_);
+    for (auto& s : old) {
+      if (s.node == 0) continue;
+      std::size_t i = home(s.node);
+      while (slots_[i].node != 0) i = (i + 1) & mask();
+      slots_[i] = std::move(s);
+    }
+  }
+
+  // Backward-shift deletion: later entries of the same probe run move up,
+  // so lookups never need markers for erased slots.
+  void erase_at(std::size_t i) {
+    slots_[i] = slot{};
+    --count_;
+    for (std::size_t j = (i + 1) & mask(); slots_[j].node != 0; j = (j + 1) & mask()) {
+      const auto h = home(slots_[j].node);
+      // Move j into the hole unless its home lies cyclically in (i, j].
+      if (((j - h) & mask()) >= ((j - i) & mask())) {
+        slots_[i] = std::move(slots_[j]);
+        slots_[j] = slot{};
+        i = j;
+      }
+    }
+  }
+
   bool evict_tombstone() {
-    auto victim = records_.end();
-    for (auto it = records_.begin(); it != records_.end(); ++it)
-      if (it->second.entry.deleted && (victim == records_.end() || it->second.expires < victim->second.expires))
-        victim = it;
-    if (victim == records_.end()) return false;
-    records_.erase(victim);
+    std::size_t victim = slots_.size();
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].node != 0 && slots_[i].deleted &&
+          (victim == slots_.size() || slots_[i].expires < slots_[victim].expires))
+        victim = i;
+    if (victim == slots_.size()) return false;
+    erase_at(victim);
     return true;
   }
 
   limits limits_;
-  std::unordered_map<std::uint64_t, record> records_;
+  std::vector<slot> slots_;
+  std::size_t count_ = 0;
   std::size_t live_ = 0;
+  std::optional<time_point> epoch_;
+  std::uint32_t earliest_ = never;
 };
 
 }  // namespace peergraph::protocol
 
-#endif // PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP
+#endif  // PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP

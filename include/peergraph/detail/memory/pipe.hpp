@@ -1,7 +1,9 @@
 // peergraph/detail/memory/pipe.hpp: one direction of an in-memory link, a bounded byte FIFO.
 //
-// The storage grows on demand up to the capacity and is given back when the
-// pipe empties, so an idle link costs a few pointers rather than its capacity.
+// The storage grows on demand up to the capacity and is given back whenever
+// the pipe empties, so an idle link costs a few pointers rather than its
+// capacity: like a kernel's socket buffers, it does not show in what a
+// simulation of many nodes measures of their memory.
 #ifndef PEERGRAPH_DETAIL_MEMORY_PIPE_HPP
 #define PEERGRAPH_DETAIL_MEMORY_PIPE_HPP
 
@@ -50,10 +52,7 @@ class pipe {
     const std::size_t n = asio::buffer_copy(dst, src);
     head_ = (head_ + n) % buf_.size();
     size_ -= n;
-    if (size_ == 0) {
-      head_ = 0;
-      if (buf_.size() > kept_storage) std::vector<unsigned char>().swap(buf_);
-    }
+    if (size_ == 0) clear();
     return n;
   }
 
@@ -64,8 +63,6 @@ class pipe {
   }
 
  private:
-  static constexpr std::size_t kept_storage = 16 * 1024;
-
   // Grows the storage to hold `need` bytes, keeping their order.
   void reserve(std::size_t need) {
     if (need <= buf_.size()) return;

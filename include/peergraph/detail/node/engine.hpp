@@ -193,7 +193,7 @@ class engine {
     ec.clear();
     if (state_.closed()) return ec = errc::invalid_graph, node_info{};
     if (id == 0 || id == state_.id()) return node_info{state_.id(), state_.peer_id(), state_.listening(), presence_.attributes()};
-    if (const auto* e = presence_.table().find(id)) return presence_engine::to_info(*e);
+    if (const auto e = presence_.table().find(id)) return presence_engine::to_info(*e);
     ec = errc::node_not_found;
     return {};
   }

@@ -39,16 +39,17 @@ class maintenance {
     const auto have = st.neighbor_count() + pending_;
     const auto target = st.options().target_neighbors;
     if (have >= target) return;
-    std::vector<const protocol::presence_entry*> candidates;
+    // for_each_live() lends each entry for the call only: keep copies.
+    std::vector<protocol::presence_entry> candidates;
     table.for_each_live([&](const protocol::presence_entry& e) {
       if (e.addresses.empty() || st.has_neighbor(e.node_id) || dialing_.count(e.node_id)) return;
       if (st.is_neighbor_address(to_endpoint(e.addresses.front()))) return;
-      candidates.push_back(&e);
+      candidates.push_back(e);
     });
     std::shuffle(candidates.begin(), candidates.end(), st.rng());
     const auto want = std::min(target - have, candidates.size());
     for (std::size_t i = 0; i < want; ++i) {
-      const auto& e = *candidates[i];
+      const auto& e = candidates[i];
       dialing_.insert(e.node_id);
       dial(st, to_endpoint(e.addresses.front()), e.peer_id, e.node_id, 0, out);
     }

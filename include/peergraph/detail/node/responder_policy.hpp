@@ -44,7 +44,7 @@ inline std::vector<endpoint> referrals(node_state& st, const link_summary& l, co
     if (n.id == l.id || n.remote_node == l.remote_node) return;
     if (!n.remote_addresses.empty())
       out.push_back(n.remote_addresses.front());
-    else if (const auto* e = table.find(n.remote_node); e && !e->addresses.empty())
+    else if (const auto e = table.find(n.remote_node); e && !e->addresses.empty())
       out.push_back(to_endpoint(e->addresses.front()));
   });
   std::shuffle(out.begin(), out.end(), st.rng());

@@ -19,6 +19,7 @@
 #include "common.hpp"
 
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <utility>
@@ -174,6 +175,46 @@ bool update_seen(const network<Graph>& net, pg::node_id target, const std::strin
   return true;
 }
 
+// What a repetition that does not converge has to say about itself.
+template <typename Graph>
+void describe_stuck(const network<Graph>& net, const std::vector<bool>& done, const std::vector<done_flag>& flags) {
+  std::size_t joins_left = 0, not_listening = 0, shown = 0;
+  for (const auto& f : flags) joins_left += !f.done;
+  for (bool b : net.listening) not_listening += !b;
+  fmt::print(stderr, "peergraph-bench: not converged: {} joins or links unfinished, {} nodes not listening\n",
+             joins_left, not_listening);
+  std::map<pg::node_id, int> ids;
+  for (const auto& g : net.nodes) ++ids[g.id()];
+  for (const auto& [id, count] : ids)
+    if (count > 1) fmt::print(stderr, "  node id {:016x} is shared by {} nodes\n", id, count);
+  // The nodes the first unfinished node does not know.
+  for (std::size_t i = 0; i < net.nodes.size(); ++i) {
+    if (done[i]) continue;
+    std::set<pg::node_id> known;
+    for (const auto& x : net.nodes[i].nodes()) known.insert(x.id);
+    for (std::size_t k = 0; k < net.nodes.size(); ++k) {
+      if (known.count(net.nodes[k].id())) continue;
+      const auto st = net.nodes[k].stats();
+      fmt::print(stderr, "  n{} does not know n{} (id {:016x}): its status {:#x}, {} connections, {} floods sent\n", i, k,
+                 net.nodes[k].id(), net.nodes[k].status().bits(), net.nodes[k].connections().size(), st.floods_sent);
+    }
+    break;
+  }
+  for (std::size_t i = 0; i < net.nodes.size() && shown < 3; ++i) {
+    if (done[i]) continue;
+    const auto& g = net.nodes[i];
+    const auto st = g.stats();
+    const auto listed = g.nodes();
+    const auto without = std::count_if(listed.begin(), listed.end(), [](const auto& x) { return x.addresses.empty(); });
+    fmt::print(stderr,
+               "  n{}: status {:#x}, {} connections, knows {} nodes, lists {} ({} without an address), {} syncs, "
+               "{} solicits\n",
+               i, g.status().bits(), g.connections().size(), st.known_nodes, listed.size(), without,
+               st.syncs_completed, st.solicits_sent);
+    ++shown;
+  }
+}
+
 struct rep_result {
   double converge_s = 0;        ///< from t0 until every node sees every node
   double after_last_join_s = 0; ///< from the last node's listen until then
@@ -222,7 +263,10 @@ awaitable<rep_result> one_rep(asio::io_context& io, const recipe<Graph>& how, in
   while (!all_see_all(net, done)) {
     for (const auto& f : flags)
       if (f.done && f.error) std::rethrow_exception(f.error);
-    if (clock_type::now() > deadline) throw std::runtime_error(fmt::format("{} nodes not converged in time", n));
+    if (clock_type::now() > deadline) {
+      describe_stuck(net, done, flags);
+      throw std::runtime_error(fmt::format("{} nodes not converged in time", n));
+    }
     co_await sleep_for(how.poll);
   }
   const auto converged = clock_type::now();

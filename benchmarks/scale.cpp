@@ -99,7 +99,7 @@ awaitable<sizes_result> one_size(context& ctx, int n) {
     rss1 = rss_bytes();
   };
   const auto res = co_await net::one_rep(ctx.io, how, n, static_cast<unsigned>(n) * 31U + 7U, ctx.cfg.quick ? 1 : 3,
-                                         measure, std::chrono::seconds(1800));
+                                         measure, std::chrono::seconds(n < 5000 ? 60 : 1800));
   out.rep = res;
   out.heap_per_node = static_cast<double>(heap1 - std::min(heap1, heap0)) / n;
   out.rss_per_node = static_cast<double>(rss1 - std::min(rss1, rss0)) / n;

@@ -11,6 +11,7 @@
 #include <peergraph/detail/ids.hpp>
 #include <peergraph/detail/link/connection_impl.hpp>
 #include <peergraph/detail/node/engine.hpp>
+#include <peergraph/detail/random.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/options.hpp>
 #include <peergraph/transport.hpp>
@@ -22,7 +23,6 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,7 +43,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
              graph_options opts)
       : ex_(ex),
         transport_(std::move(transport)),
-        engine_(std::move(props), std::move(peer_id), created, std::move(opts), std::random_device{}()),
+        engine_(std::move(props), std::move(peer_id), created, std::move(opts), os_random64()),
         tick_(ex_) {}
 
   // ------------------------------------------------------------ identity and state

@@ -1,6 +1,7 @@
 // Unit tests for detail/node/: the node engine and its policies, driven with
 // link summaries, frames and plain millisecond counts. No socket, no executor.
 #include <peergraph/detail/node/engine.hpp>
+#include <peergraph/detail/random.hpp>
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/messages.hpp>
 
@@ -461,4 +462,15 @@ TEST_CASE("graph-level traffic on a direct link or of the wrong kind ends the li
   bad.resize(bad.size() - 1);
   put32(bad, 0, static_cast<std::uint32_t>(bad.size()));
   CHECK(feed(e, l, bad, 0ms, a));
+}
+
+TEST_CASE("node ids come from 64 bits of the kernel's generator: no two alike", "[node][ids]") {
+  // With 32-bit seeds (or a biased source) a few thousand nodes already
+  // share ids; here 200,000 draws must all differ.
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 200'000; ++i) seen.insert(peergraph::detail::os_random64());
+  CHECK(seen.size() == 200'000u);
+  std::set<pg::node_id> ids;
+  for (int i = 0; i < 2'000; ++i) ids.insert(pn::node_state(props(), "n", false, opts(), peergraph::detail::os_random64()).id());
+  CHECK(ids.size() == 2'000u);
 }

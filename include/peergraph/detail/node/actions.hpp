@@ -67,6 +67,8 @@ class actions {
   std::span<const ending> ends() const noexcept { return ends_; }
 
   bool empty() const noexcept { return frames_.empty() && events_.empty() && dials_.empty() && ends_.empty(); }
+  /// Bytes of frame storage held, used or not.
+  std::size_t capacity() const noexcept { return bytes_.capacity(); }
   void clear() noexcept {
     bytes_.clear();
     frames_.clear();
@@ -102,7 +104,9 @@ class actions_pool {
     lease& operator=(const lease&) = delete;
     ~lease() {
       a_->clear();
-      if (pool_.spare_.size() < max_spare) pool_.spare_.push_back(std::move(a_));
+      // A list that held a whole synchronization is not worth keeping: a
+      // node's idle memory would be four of its largest answers.
+      if (pool_.spare_.size() < max_spare && a_->capacity() <= max_kept_bytes) pool_.spare_.push_back(std::move(a_));
     }
     actions& operator*() const noexcept { return *a_; }
 
@@ -120,6 +124,7 @@ class actions_pool {
 
  private:
   static constexpr std::size_t max_spare = 4;
+  static constexpr std::size_t max_kept_bytes = 4096;
   std::vector<std::unique_ptr<actions>> spare_;
 };
 

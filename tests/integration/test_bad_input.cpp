@@ -1,6 +1,6 @@
 // Bad input from the network: each case ends only the offending connection,
 // with a specific error, reported as a failed or disconnected neighbor event.
-#include "support/co_test.hpp"
+#include "support/raw_peer.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -10,58 +10,8 @@ using namespace pgtest;
 using asio::awaitable;
 using asio::use_awaitable;
 using asio::ip::tcp;
-namespace proto = peergraph::protocol;
 
 namespace {
-
-using bytes = std::vector<std::uint8_t>;
-
-bytes header(std::uint32_t size, std::uint8_t version, std::uint8_t type) {
-  bytes b;
-  proto::writer w(b);
-  w.u32(size);
-  w.u8(version);
-  w.u8(type);
-  w.u16(0);
-  return b;
-}
-
-bytes first_flight(const std::string& graph, const std::string& peer, std::uint64_t node) {
-  bytes b;
-  proto::encode(proto::auth_info{proto::connection_type::neighbor, graph, peer, std::nullopt}, b);
-  proto::connect c;
-  c.source_node_id = node;
-  proto::encode(c, b);
-  return b;
-}
-
-awaitable<tcp::socket> raw_connect(const pg::endpoint& ep) {
-  tcp::socket s(co_await asio::this_coro::executor);
-  co_await s.async_connect(ep, use_awaitable);
-  co_return s;
-}
-
-// Reads one whole frame from a raw socket.
-awaitable<bytes> read_frame(tcp::socket& s) {
-  bytes b(proto::header_size);
-  co_await asio::async_read(s, asio::buffer(b), use_awaitable);
-  proto::header h;
-  REQUIRE_FALSE(proto::decode_header(b, 1 << 20, h));
-  b.resize(h.size);
-  co_await asio::async_read(s, asio::buffer(b.data() + proto::header_size, h.size - proto::header_size),
-                            use_awaitable);
-  co_return b;
-}
-
-// A raw client that completes the handshake by hand and returns the socket.
-awaitable<tcp::socket> raw_neighbor(const pg::endpoint& ep, std::uint64_t node = 0x1234) {
-  auto s = co_await raw_connect(ep);
-  const auto hello = first_flight("test-graph", "raw", node);
-  co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
-  auto reply = co_await read_frame(s);
-  REQUIRE(reply[5] == static_cast<std::uint8_t>(proto::message_type::welcome));
-  co_return s;
-}
 
 // Accepts one connection, reads the first flight, answers with `reply`.
 awaitable<void> serve_one_reply(tcp::acceptor& server, bytes reply) {
@@ -73,11 +23,11 @@ awaitable<void> serve_one_reply(tcp::acceptor& server, bytes reply) {
   co_await asio::async_write(sock, asio::buffer(reply), use_awaitable);
 }
 
+// The bytes come through real sockets: these tests are about what a node
+// does with whatever a TCP peer sends.
 struct fixture {
   explicit fixture(asio::io_context& io, pg::graph_options o = fast_options())
-      : a(pg::graph::create(io, {.graph_id = "test-graph", .creator_id = "alice"}, o)),
-        b(pg::graph::open(io, "test-graph", "bob", o)),
-        events(a.subscribe<pg::neighbor_connection_event>()),
+      : w(io), a(w.creator("alice", o)), b(w.joiner("bob", o)), events(a.subscribe<pg::neighbor_connection_event>()),
         ep(a.listen(loopback6())) {}
 
   // A well-behaved neighbor, to show that it is not disturbed.
@@ -97,6 +47,7 @@ struct fixture {
     CHECK(a.find_connection(good).is_open());
   }
 
+  tcp_nodes w;
   pg::graph a;
   pg::graph b;
   pg::graph::subscription_type<pg::neighbor_connection_event> events;
@@ -141,7 +92,7 @@ TEST_CASE("malformed first frames end the handshake with a specific error", "[ba
       run([&s](asio::io_context& io) -> awaitable<void> {
         fixture f(io);
         co_await f.add_good_neighbor();
-        auto sock = co_await raw_connect(f.ep);
+        auto sock = co_await raw_connect(f.w, f.ep);
         co_await asio::async_write(sock, asio::buffer(s.data), use_awaitable);
         co_await f.expect(pg::connection_status::failed, s.reason);
         // The node hung up on the raw client.
@@ -157,8 +108,8 @@ TEST_CASE("a peer that never finishes the handshake times out", "[bad-input][tim
   run([](asio::io_context& io) -> awaitable<void> {
     fixture f(io);
     co_await f.add_good_neighbor();
-    auto silent = co_await raw_connect(f.ep);
-    auto half = co_await raw_connect(f.ep);
+    auto silent = co_await raw_connect(f.w, f.ep);
+    auto half = co_await raw_connect(f.w, f.ep);
     const auto partial = header(16, 0x10, 0x01);
     co_await asio::async_write(half, asio::buffer(partial.data(), 5), use_awaitable);
     co_await f.expect(pg::connection_status::failed, proto::error::handshake_timeout);
@@ -170,7 +121,7 @@ TEST_CASE("a client that leaves mid-handshake is reported", "[bad-input]") {
   run([](asio::io_context& io) -> awaitable<void> {
     fixture f(io);
     co_await f.add_good_neighbor();
-    auto s = co_await raw_connect(f.ep);
+    auto s = co_await raw_connect(f.w, f.ep);
     const auto partial = header(16, 0x10, 0x01);
     co_await asio::async_write(s, asio::buffer(partial.data(), 6), use_awaitable);
     s.close();
@@ -190,7 +141,7 @@ TEST_CASE("random garbage never crashes the node", "[bad-input][fuzz]") {
         junk[4] = 0x10;
         junk[5] = static_cast<std::uint8_t>(1 + rng() % 14);
       }
-      auto s = co_await raw_connect(f.ep);
+      auto s = co_await raw_connect(f.w, f.ep);
       co_await asio::async_write(s, asio::buffer(junk), use_awaitable);
       auto ev = co_await next(f.events);
       CHECK(ev.status == pg::connection_status::failed);
@@ -230,7 +181,7 @@ TEST_CASE("violations on an established link end it with a specific error", "[ba
       run([&s](asio::io_context& io) -> awaitable<void> {
         fixture f(io);
         co_await f.add_good_neighbor();
-        auto sock = co_await raw_neighbor(f.ep);
+        auto sock = co_await raw_neighbor(f.w, f.ep);
         auto up = co_await next(f.events);
         REQUIRE(up.status == pg::connection_status::connected);
         CHECK(up.connection.peer_id == "raw");
@@ -245,7 +196,7 @@ TEST_CASE("violations on an established link end it with a specific error", "[ba
 TEST_CASE("a CONNECT without the update flag on a live link is refused, the link stays", "[bad-input]") {
   run([](asio::io_context& io) -> awaitable<void> {
     fixture f(io);
-    auto sock = co_await raw_neighbor(f.ep);
+    auto sock = co_await raw_neighbor(f.w, f.ep);
     auto up = co_await next(f.events);
     bytes again;
     proto::connect c;
@@ -269,7 +220,7 @@ TEST_CASE("a neighbor that goes silent is dropped by the keep-alive timer", "[ba
   run([o](asio::io_context& io) -> awaitable<void> {
     fixture f(io, o);
     co_await f.add_good_neighbor();
-    auto sock = co_await raw_neighbor(f.ep);
+    auto sock = co_await raw_neighbor(f.w, f.ep);
     auto up = co_await next(f.events);
     // The raw peer never reads nor answers; peergraph's own pings keep the
     // good neighbor alive meanwhile.
@@ -321,7 +272,8 @@ TEST_CASE("the connecting side rejects bad replies", "[bad-input]") {
     DYNAMIC_SECTION(s.name) {
       run([&s](asio::io_context& io) -> awaitable<void> {
         tcp::acceptor server(io, loopback6());
-        auto b = pg::graph::open(io, "test-graph", "bob", fast_options());
+        tcp_nodes w(io);
+        auto b = w.joiner();
         auto events = b.subscribe<pg::neighbor_connection_event>();
         const auto node = b.id();
         asio::co_spawn(io, serve_one_reply(server, s.reply(node)), asio::detached);

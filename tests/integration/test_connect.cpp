@@ -1,5 +1,5 @@
 // Neighbor connections between graph nodes in one io_context over loopback.
-#include "support/co_test.hpp"
+#include "support/graphs.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/deferred.hpp>
@@ -15,21 +15,13 @@ namespace {
 
 using conn_sub = pg::graph::subscription_type<pg::neighbor_connection_event>;
 
-pg::graph make_creator(asio::io_context& io, const char* peer = "alice", pg::graph_options o = fast_options()) {
-  return pg::graph::create(io, {.graph_id = "test-graph", .creator_id = peer}, o);
-}
-
-pg::graph make_joiner(asio::io_context& io, const char* peer = "bob", pg::graph_options o = fast_options()) {
-  return pg::graph::open(io, "test-graph", peer, o);
-}
-
 }  // namespace
 
 TEST_CASE("two nodes connect and both report the neighbor connection", "[connect]") {
   const bool v6 = GENERATE(true, false);
   run([v6](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = make_joiner(io);
+    auto a = tcp_nodes(io).creator();
+    auto b = tcp_nodes(io).joiner();
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     auto b_events = b.subscribe<pg::neighbor_connection_event>();
     auto b_status = b.subscribe<pg::status_changed_event>();
@@ -88,8 +80,8 @@ TEST_CASE("two nodes connect and both report the neighbor connection", "[connect
 
 TEST_CASE("a connection's id can be chosen before the connect completes", "[connect][id]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = make_joiner(io);
+    auto a = tcp_nodes(io).creator();
+    auto b = tcp_nodes(io).joiner();
     auto b_events = b.subscribe<pg::neighbor_connection_event>();
     const auto ep = a.listen(loopback6());
     pg::connect_options opts;
@@ -103,7 +95,7 @@ TEST_CASE("a connection's id can be chosen before the connect completes", "[conn
     CHECK(b.new_connection_id() != opts.id);
 
     // An id in use is refused before anything is attempted.
-    auto c = make_creator(io, "carol");
+    auto c = tcp_nodes(io).creator("carol");
     const auto ep_c = c.listen(loopback6());
     auto [ec, none] = co_await b.connect(ep_c, opts, asio::experimental::as_tuple(use_awaitable));
     CHECK(ec == pg::errc::invalid_argument);
@@ -126,9 +118,9 @@ TEST_CASE("a connection's id can be chosen before the connect completes", "[conn
 
 TEST_CASE("three nodes form a triangle", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io, "alice");
-    auto b = make_joiner(io, "bob");
-    auto c = make_joiner(io, "carol");
+    auto a = tcp_nodes(io).creator("alice");
+    auto b = tcp_nodes(io).joiner("bob");
+    auto c = tcp_nodes(io).joiner("carol");
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
     co_await synchronized(b);
@@ -145,7 +137,7 @@ TEST_CASE("three nodes form a triangle", "[connect]") {
 
 TEST_CASE("an opened graph cannot listen before it has synchronized", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto b = make_joiner(io);
+    auto b = tcp_nodes(io).joiner();
     std::error_code ec;
     b.listen(loopback6(), ec);
     CHECK(ec == pg::errc::graph_not_ready);
@@ -156,8 +148,8 @@ TEST_CASE("an opened graph cannot listen before it has synchronized", "[connect]
 
 TEST_CASE("a second neighbor connection to the same node fails with already_exists", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = make_joiner(io);
+    auto a = tcp_nodes(io).creator();
+    auto b = tcp_nodes(io).joiner();
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
 
@@ -209,8 +201,8 @@ TEST_CASE("two nodes that dial each other at once end with exactly one link", "[
     // The interleaving differs from round to round; whatever it is, one
     // link must remain, and the same one on both sides.
     for (int round = 0; round < 20; ++round) {
-      auto a = make_creator(io, "alice");
-      auto b = make_creator(io, "bob");
+      auto a = tcp_nodes(io).creator("alice");
+      auto b = tcp_nodes(io).creator("bob");
       const auto ea = a.listen(loopback6());
       const auto eb = b.listen(loopback6());
       std::error_code ab, ba;
@@ -243,7 +235,7 @@ TEST_CASE("two nodes that dial each other at once end with exactly one link", "[
 
 TEST_CASE("connecting to one's own node fails with connect_self", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    auto a = tcp_nodes(io).creator();
     auto events = a.subscribe<pg::neighbor_connection_event>();
     const auto ea = a.listen(loopback6());
     auto [ec, c] = co_await a.connect(ea, asio::experimental::as_tuple(use_awaitable));
@@ -262,7 +254,7 @@ TEST_CASE("connecting to one's own node fails with connect_self", "[connect]") {
 
 TEST_CASE("a node of another graph is not accepted", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    auto a = tcp_nodes(io).creator();
     auto stranger = pg::graph::open(io, "other-graph", "mallory", fast_options());
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     const auto ea = a.listen(loopback6());
@@ -277,8 +269,8 @@ TEST_CASE("a node of another graph is not accepted", "[connect]") {
 
 TEST_CASE("the expected peer id is enforced", "[connect]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = make_joiner(io);
+    auto a = tcp_nodes(io).creator();
+    auto b = tcp_nodes(io).joiner();
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     const auto ea = a.listen(loopback6());
 
@@ -308,7 +300,7 @@ TEST_CASE("connect to a port nobody listens on fails", "[connect]") {
     asio::ip::tcp::acceptor probe(io, loopback6());
     const auto dead = probe.local_endpoint();
     probe.close();
-    auto b = make_joiner(io);
+    auto b = tcp_nodes(io).joiner();
     auto events = b.subscribe<pg::neighbor_connection_event>();
     auto [ec, c] = co_await b.connect(dead, asio::experimental::as_tuple(use_awaitable));
     CHECK(ec == asio::error::connection_refused);
@@ -329,7 +321,7 @@ TEST_CASE("connect times out against a node that never answers", "[connect][time
     asio::ip::tcp::acceptor silent(io, loopback6());
     asio::ip::tcp::socket held(io);
     silent.async_accept(held, [](std::error_code) {});
-    auto b = make_joiner(io);
+    auto b = tcp_nodes(io).joiner();
     pg::connect_options o;
     o.timeout = 200ms;
     const auto start = std::chrono::steady_clock::now();
@@ -347,7 +339,7 @@ TEST_CASE("connect can be cancelled", "[connect][cancel]") {
     asio::ip::tcp::acceptor silent(io, loopback6());
     asio::ip::tcp::socket held(io);
     silent.async_accept(held, [](std::error_code) {});
-    auto b = make_joiner(io);
+    auto b = tcp_nodes(io).joiner();
     auto events = b.subscribe<pg::neighbor_connection_event>();
     asio::cancellation_signal signal;
     std::error_code result;
@@ -373,8 +365,8 @@ TEST_CASE("closing the graph aborts operations in flight and ends subscriptions"
     asio::ip::tcp::acceptor silent(io, loopback6());
     asio::ip::tcp::socket held(io);
     silent.async_accept(held, [](std::error_code) {});
-    auto a = make_creator(io);
-    auto b = make_joiner(io);
+    auto a = tcp_nodes(io).creator();
+    auto b = tcp_nodes(io).joiner();
     const auto ea = a.listen(loopback6());
     co_await b.connect(ea);
     co_await synchronized(b);
@@ -432,8 +424,8 @@ TEST_CASE("closing the graph aborts operations in flight and ends subscriptions"
 
 TEST_CASE("completion tokens: callback, future, deferred", "[connect][tokens]") {
   asio::io_context io;
-  auto a = make_creator(io);
-  auto b = make_joiner(io);
+  auto a = tcp_nodes(io).creator();
+  auto b = tcp_nodes(io).joiner();
   const auto ea = a.listen(loopback6());
 
   call_counter counter;
@@ -449,7 +441,7 @@ TEST_CASE("completion tokens: callback, future, deferred", "[connect][tokens]") 
   counter.check_once();
   CHECK(via_callback.remote_peer_id() == "alice");
 
-  auto c = make_joiner(io, "carol");
+  auto c = tcp_nodes(io).joiner("carol");
   auto deferred_op = c.connect(ea, asio::experimental::deferred);
   int deferred_calls = 0;
   io.restart();
@@ -461,7 +453,7 @@ TEST_CASE("completion tokens: callback, future, deferred", "[connect][tokens]") 
   run_until(io, [&] { return deferred_calls > 0; });
   CHECK(deferred_calls == 1);
 
-  auto d = make_joiner(io, "dave");
+  auto d = tcp_nodes(io).joiner("dave");
   io.restart();
   auto work = asio::make_work_guard(io);
   std::thread runner([&] { io.run(); });

@@ -1,5 +1,5 @@
 // Direct connections and data: open, accept, refuse, send, flush, close.
-#include "support/co_test.hpp"
+#include "support/graphs.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -21,14 +21,9 @@ using bytes = std::vector<std::uint8_t>;
 constexpr auto chat = pg::guid::from_fields(0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0xbb, 0xbb});
 constexpr auto bulk = pg::guid::from_fields(0x0badf00d, 0x0001, 0x0002, {3, 4, 5, 6, 7, 8, 9, 10});
 
-using direct_sub = pg::graph::subscription_type<pg::direct_connection_event, pg::incoming_data_event>;
+template <typename Graph>
+using direct_sub = typename Graph::template subscription_type<pg::direct_connection_event, pg::incoming_data_event>;
 
-pg::graph creator(asio::io_context& io, pg::graph_options o = fast_options()) {
-  return pg::graph::create(io, {.graph_id = "test-graph", .creator_id = "alice"}, o);
-}
-pg::graph joiner(asio::io_context& io, const char* peer = "bob", pg::graph_options o = fast_options()) {
-  return pg::graph::open(io, "test-graph", peer, o);
-}
 
 // Deterministic payload for message `index`: receivers recompute it.
 bytes payload_for(std::uint64_t index, std::size_t size) {
@@ -53,8 +48,9 @@ pg::incoming_data_event take_data(Variant&& v) {
 
 TEST_CASE("a direct connection is opened, carries data both ways and is closed", "[data][direct]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     auto at_b = b.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
@@ -117,8 +113,9 @@ TEST_CASE("a direct connection is opened, carries data both ways and is closed",
 
 TEST_CASE("a node without direct-connection subscriptions refuses", "[data][direct]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     auto b_events = b.subscribe<pg::direct_connection_event>();
     const auto ep = a.listen(loopback6());
 
@@ -144,10 +141,11 @@ TEST_CASE("a node without direct-connection subscriptions refuses", "[data][dire
 
 TEST_CASE("open_direct errors: self, wrong peer, dead address, timeout, cancel", "[data][direct]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
+    tcp_nodes w(io);
+    auto a = w.creator();
     auto subs = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
-    auto b = joiner(io);
+    auto b = w.joiner();
 
     auto [ec1, c1] = co_await a.open_direct("alice", ep, as_tuple(use_awaitable));
     CHECK(ec1 == pg::errc::connect_self);
@@ -187,8 +185,9 @@ TEST_CASE("open_direct errors: self, wrong peer, dead address, timeout, cancel",
 
 TEST_CASE("unknown connection ids", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     const auto ep = a.listen(loopback6());
     auto neighbor = co_await b.connect(ep);
     const std::string text = "x";
@@ -200,7 +199,7 @@ TEST_CASE("unknown connection ids", "[data]") {
     auto [ec3] = co_await b.close_direct(neighbor.id(), as_tuple(use_awaitable));
     CHECK(ec3 == pg::errc::connection_not_found);
     CHECK(neighbor.is_open());
-    pg::connection empty;
+    memory_nodes::graph_type::connection_type empty;
     auto [ec4] = co_await empty.send(chat, asio::buffer(text), as_tuple(use_awaitable));
     CHECK(ec4 == pg::errc::connection_not_found);
   });
@@ -208,8 +207,9 @@ TEST_CASE("unknown connection ids", "[data]") {
 
 TEST_CASE("neighbor connections carry data too, both ways", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     auto at_a = a.subscribe<pg::incoming_data_event>();
     auto at_b = b.subscribe<pg::incoming_data_event>();
     const auto ep = a.listen(loopback4());
@@ -229,8 +229,9 @@ TEST_CASE("neighbor connections carry data too, both ways", "[data]") {
 TEST_CASE("100,000 messages of random sizes arrive complete and in order", "[data][bulk]") {
   run(
       [](asio::io_context& io) -> awaitable<void> {
-        auto a = creator(io);
-        auto b = joiner(io);
+        tcp_nodes w(io);
+        auto a = w.creator();
+        auto b = w.joiner();
         auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
         const auto ep = a.listen(loopback6());
         auto conn = co_await b.open_direct("alice", ep);
@@ -277,15 +278,16 @@ TEST_CASE("100,000 messages of random sizes arrive complete and in order", "[dat
 
 TEST_CASE("concurrent senders on one connection keep their own order", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
     auto conn = co_await b.open_direct("alice", ep);
     (void)co_await next(at_a);
 
     constexpr int senders = 4, each = 3000;
-    auto sender = [](pg::connection c, int who) -> awaitable<void> {
+    auto sender = [](memory_nodes::graph_type::connection_type c, int who) -> awaitable<void> {
       for (int i = 0; i < each; ++i) {
         bytes m(8 + (i * 37 + who * 11) % 3000, static_cast<std::uint8_t>(who));
         m[0] = static_cast<std::uint8_t>(who);
@@ -315,8 +317,9 @@ TEST_CASE("a receiver that stops reading suspends the sender; memory stays bound
   o.send_high_water = 1 << 20;
   o.send_low_water = 256 * 1024;
   run([o](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io, o);
-    auto b = joiner(io, "bob", o);
+    memory_nodes w(io);
+    auto a = w.creator("alice", o);
+    auto b = w.joiner("bob", o);
     pg::subscribe_options small;
     small.max_events = 4;
     auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>(small);
@@ -328,7 +331,7 @@ TEST_CASE("a receiver that stops reading suspends the sender; memory stays bound
     constexpr std::size_t size = 64 * 1024;
     int completed = 0;
     std::size_t peak_queued = 0;
-    auto sender = [](pg::connection c, int* done, std::size_t* peak) -> awaitable<void> {
+    auto sender = [](memory_nodes::graph_type::connection_type c, int* done, std::size_t* peak) -> awaitable<void> {
       for (int i = 0; i < count; ++i) {
         bytes m(size, static_cast<std::uint8_t>(i));
         co_await c.send(bulk, std::move(m));
@@ -359,9 +362,10 @@ TEST_CASE("a receiver that stops reading suspends the sender; memory stays bound
 
 TEST_CASE("a stalled or busy connection does not hold up another one", "[data][fairness]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io, "bob");
-    auto c = joiner(io, "carol");
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner("bob");
+    auto c = w.joiner("carol");
     pg::subscribe_options one;
     one.max_events = 1;
     one.data_types = {bulk};
@@ -374,7 +378,7 @@ TEST_CASE("a stalled or busy connection does not hold up another one", "[data][f
     auto heavy = co_await b.open_direct("alice", ep);
     auto light = co_await c.open_direct("alice", ep);
 
-    auto pour = [](pg::connection conn) -> awaitable<void> {
+    auto pour = [](memory_nodes::graph_type::connection_type conn) -> awaitable<void> {
       for (int i = 0; i < 8; ++i) {
         bytes m(16 * 1024 * 1024, 1);
         co_await conn.send(bulk, std::move(m));
@@ -403,8 +407,9 @@ TEST_CASE("oversized messages are refused when sent and when received", "[data][
   auto big = fast_options();
   big.max_message_size = 4096;
   run([small, big](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io, small);
-    auto b = joiner(io, "bob", big);
+    memory_nodes w(io);
+    auto a = w.creator("alice", small);
+    auto b = w.joiner("bob", big);
     auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     auto at_b = b.subscribe<pg::direct_connection_event>();
     const auto ep = a.listen(loopback6());
@@ -436,7 +441,8 @@ TEST_CASE("when the peer dies mid-transfer every waiting send fails and nothing 
   o.send_high_water = 256 * 1024;
   o.send_low_water = 64 * 1024;
   run([o](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io, o);
+    tcp_nodes w(io);
+    auto a = w.creator("alice", o);
     auto events = a.subscribe<pg::neighbor_connection_event>();
     const auto ep = a.listen(loopback6());
 
@@ -486,8 +492,9 @@ TEST_CASE("when the peer dies mid-transfer every waiting send fails and nothing 
 
 TEST_CASE("flush waits until everything is written", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = creator(io);
-    auto b = joiner(io);
+    memory_nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner();
     auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
     auto conn = co_await b.open_direct("alice", ep);

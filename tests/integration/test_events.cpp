@@ -1,5 +1,5 @@
 // The typed event channel: types, variants, filters, ordering, backpressure.
-#include "support/co_test.hpp"
+#include "support/raw_peer.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -8,51 +8,22 @@
 using namespace pgtest;
 using asio::awaitable;
 using asio::use_awaitable;
-using asio::ip::tcp;
-namespace proto = peergraph::protocol;
 
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
+// None of these needs a real socket: the nodes and the raw peers use the
+// in-memory transport.
+using nodes = memory_nodes;
 
 constexpr auto type_x = pg::guid::from_fields(0x11111111, 0x2222, 0x3333, {1, 2, 3, 4, 5, 6, 7, 8});
 constexpr auto type_y = pg::guid::from_fields(0x99999999, 0x8888, 0x7777, {8, 7, 6, 5, 4, 3, 2, 1});
-
-bytes pt2pt(const pg::guid& type, std::size_t size, std::uint8_t fill) {
-  bytes b;
-  proto::encode_pt2pt_header(type, size, b);
-  b.resize(b.size() + size, fill);
-  return b;
-}
-
-awaitable<tcp::socket> raw_neighbor(const pg::endpoint& ep) {
-  tcp::socket s(co_await asio::this_coro::executor);
-  co_await s.async_connect(ep, use_awaitable);
-  bytes hello;
-  proto::encode(proto::auth_info{proto::connection_type::neighbor, "test-graph", "raw", std::nullopt}, hello);
-  proto::connect c;
-  c.source_node_id = 0xABCD;
-  proto::encode(c, hello);
-  co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
-  bytes head(proto::header_size);
-  co_await asio::async_read(s, asio::buffer(head), use_awaitable);
-  proto::header h;
-  REQUIRE_FALSE(proto::decode_header(head, 4096, h));
-  REQUIRE(h.type == proto::message_type::welcome);
-  bytes rest(h.size - proto::header_size);
-  co_await asio::async_read(s, asio::buffer(rest), use_awaitable);
-  co_return s;
-}
-
-pg::graph make_creator(asio::io_context& io) {
-  return pg::graph::create(io, {.graph_id = "test-graph", .creator_id = "alice"}, fast_options());
-}
 
 }  // namespace
 
 TEST_CASE("listen reports a status change", "[events]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     auto status = a.subscribe<pg::status_changed_event>();
     CHECK(status.size() == 0);
     a.listen(loopback6());
@@ -66,8 +37,9 @@ TEST_CASE("listen reports a status change", "[events]") {
 
 TEST_CASE("a variant subscription keeps the order the graph reported", "[events]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = pg::graph::open(io, "test-graph", "bob", fast_options());
+    nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner("bob");
     auto both = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();
     const auto ep = a.listen(loopback6());
     co_await b.connect(ep);
@@ -87,13 +59,14 @@ TEST_CASE("a variant subscription keeps the order the graph reported", "[events]
 
 TEST_CASE("incoming data can be filtered by data type", "[events]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     pg::subscribe_options only_x;
     only_x.data_types = {type_x};
     auto xs = a.subscribe<pg::incoming_data_event>(only_x);
     auto all = a.subscribe<pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
-    auto sock = co_await raw_neighbor(ep);
+    auto sock = co_await raw_neighbor(w, ep);
     bytes stream;
     for (int i = 0; i < 6; ++i) {
       const auto m = pt2pt(i % 2 ? type_y : type_x, 10 + i, static_cast<std::uint8_t>(i));
@@ -117,15 +90,16 @@ TEST_CASE("incoming data can be filtered by data type", "[events]") {
 
 TEST_CASE("a slow subscriber loses nothing and its queue stays bounded", "[events][backpressure]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     pg::subscribe_options small;
     small.max_events = 2;
     auto events = a.subscribe<pg::neighbor_connection_event>(small);
     const auto ep = a.listen(loopback6());
-    std::vector<pg::graph> joiners;
+    std::vector<nodes::graph_type> joiners;
     std::set<pg::node_id> expected;
     for (int i = 0; i < 10; ++i) {
-      joiners.push_back(pg::graph::open(io, "test-graph", "peer" + std::to_string(i), fast_options()));
+      joiners.push_back(w.joiner("peer" + std::to_string(i)));
       expected.insert(joiners.back().id());
       co_await joiners.back().connect(ep);
       CHECK(events.size() <= 2);
@@ -145,13 +119,14 @@ TEST_CASE("a slow subscriber loses nothing and its queue stays bounded", "[event
 
 TEST_CASE("a full subscription stops the node reading the link that feeds it", "[events][backpressure]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     pg::subscribe_options small;
     small.max_events = 4;
     small.max_bytes = 1 << 20;
     auto data = a.subscribe<pg::incoming_data_event>(small);
     const auto ep = a.listen(loopback6());
-    auto sock = co_await raw_neighbor(ep);
+    auto sock = co_await raw_neighbor(w, ep);
 
     // 64 MiB in 64 KiB messages: far more than the subscription plus the
     // socket buffers hold.
@@ -188,13 +163,14 @@ TEST_CASE("a full subscription stops the node reading the link that feeds it", "
 
 TEST_CASE("closing a subscription ends its receive and frees the producers", "[events]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     pg::subscribe_options one;
     one.max_events = 1;
     auto blocked = a.subscribe<pg::incoming_data_event>(one);
     auto watcher = a.subscribe<pg::incoming_data_event>();
     const auto ep = a.listen(loopback6());
-    auto sock = co_await raw_neighbor(ep);
+    auto sock = co_await raw_neighbor(w, ep);
     bytes two = pt2pt(type_x, 1, 1);
     const auto second = pt2pt(type_x, 1, 2);
     two.insert(two.end(), second.begin(), second.end());
@@ -217,7 +193,8 @@ TEST_CASE("closing a subscription ends its receive and frees the producers", "[e
 
 TEST_CASE("a receive can be cancelled without losing the next event", "[events][cancel]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     auto status = a.subscribe<pg::status_changed_event>();
     asio::cancellation_signal signal;
     std::error_code result;
@@ -239,7 +216,8 @@ TEST_CASE("a receive can be cancelled without losing the next event", "[events][
 
 TEST_CASE("two receives at once on one subscription: the second is refused", "[events]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
+    nodes w(io);
+    auto a = w.creator();
     auto status = a.subscribe<pg::status_changed_event>();
     std::error_code first_ec, second_ec;
     int calls = 0;
@@ -262,8 +240,9 @@ TEST_CASE("two receives at once on one subscription: the second is refused", "[e
 
 TEST_CASE("a subscription chosen at run time yields the kinds of its mask, in order", "[events][mask]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    auto a = make_creator(io);
-    auto b = pg::graph::open(io, "test-graph", "bob", fast_options());
+    nodes w(io);
+    auto a = w.creator();
+    auto b = w.joiner("bob");
     const auto kinds = pg::event_mask::of<pg::status_changed_event>() | pg::event_mask::of<pg::neighbor_connection_event>();
     auto dynamic = b.subscribe(kinds);
     auto typed = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();

@@ -59,14 +59,6 @@ inline asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(asio::use_awaitable);
 }
 
-/// Waits until an opened graph has synchronized with a neighbor (SYNC_END
-/// received), which a node needs before it may listen.
-inline asio::awaitable<void> synchronized(const pg::graph& g, std::chrono::milliseconds limit = 5'000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!g.status().is_synchronized() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(2ms);
-  REQUIRE(g.status().is_synchronized());
-}
-
 /// Receives one event, failing the test if none arrives within `limit`.
 template <typename Subscription>
 asio::awaitable<typename Subscription::value_type> next(Subscription& sub, std::chrono::milliseconds limit = 5'000ms) {

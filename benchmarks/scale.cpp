@@ -7,9 +7,12 @@
 // tree plus N/2 links, everyone starting to join at once, maintenance off),
 // node i listening at its own address 10.x.y.z:4000. Options that differ
 // from the defaults: no practical neighbor limit, a presence table with room
-// for every node, and a presence lifetime of 3,600 s, so that no presence is
-// re-published while the graph is being built (a 10,000-node build keeps
-// one thread busy for minutes; a refresh would flood every record again).
+// for every node, connect, handshake and idle timeouts of 10 minutes (one
+// thread plays every host, so while thousands of nodes join a handshake
+// waits behind millions of messages), and a presence lifetime of 3,600 s, so
+// that no presence is re-published while the graph is being built (a
+// 10,000-node build keeps one thread busy for minutes; a refresh would
+// flood every record again).
 // One repetition per size.
 //
 //   converge_s      from the moment the last node listens (the last join)
@@ -64,6 +67,12 @@ pg::graph_options scale_options(int n) {
   o.auto_connect = false;
   o.max_neighbors = 100'000;
   o.max_presence_entries = static_cast<std::size_t>(n) + 100;
+  // One thread plays every host: while 10,000 nodes join, a handshake's
+  // bytes wait behind millions of others, longer than a real host's
+  // timeouts allow. The timers are stretched, not switched off.
+  o.connect_timeout = std::chrono::minutes(10);
+  o.handshake_timeout = std::chrono::minutes(10);
+  o.idle_timeout = std::chrono::minutes(10);
   return o;
 }
 

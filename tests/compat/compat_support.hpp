@@ -45,6 +45,30 @@ struct session {
   }
 };
 
+inline PEER_GRAPH_PROPERTIES properties(PWSTR graph_id, PWSTR creator) {
+  PEER_GRAPH_PROPERTIES p{};
+  p.dwSize = sizeof p;
+  p.dwScope = PEER_GRAPH_SCOPE_GLOBAL;
+  p.pwzGraphId = graph_id;
+  p.pwzCreatorId = creator;
+  p.ulPresenceLifetime = 300;
+  p.cPresenceMax = static_cast<ULONG>(-1);
+  return p;
+}
+
+/// How most tests begin: a session whose Startup succeeded, a graph id no
+/// other test uses, its creator's peer id, and properties naming both.
+struct started {
+  explicit started(const wchar_t* graph_base, std::wstring creator_id = L"me")
+      : graph_id(unique(graph_base)), creator(std::move(creator_id)), props(properties(graph_id.data(), creator.data())) {
+    REQUIRE(s.started == S_OK);
+  }
+  session s;
+  std::wstring graph_id;
+  std::wstring creator;
+  PEER_GRAPH_PROPERTIES props;
+};
+
 /// A TCP port that was free a moment ago (until node information gives the
 /// port a port-0 listen picked).
 inline WORD free_port() {
@@ -147,16 +171,6 @@ inline bool is_node_change(const PEER_GRAPH_EVENT_DATA& e, PEER_NODE_CHANGE_TYPE
          e.nodeChangeData.ullNodeId == node;
 }
 
-inline PEER_GRAPH_PROPERTIES properties(PWSTR graph_id, PWSTR creator) {
-  PEER_GRAPH_PROPERTIES p{};
-  p.dwSize = sizeof p;
-  p.dwScope = PEER_GRAPH_SCOPE_GLOBAL;
-  p.pwzGraphId = graph_id;
-  p.pwzCreatorId = creator;
-  p.ulPresenceLifetime = 300;
-  p.cPresenceMax = static_cast<ULONG>(-1);
-  return p;
-}
 
 /// Alice creates and listens, Bob opens; both register for everything.
 /// `adjust` may change Alice's properties before the create, `scope` her listen.

@@ -125,10 +125,8 @@ TEST_CASE("a failed connect is reported by event under the returned id", "[compa
 }
 
 TEST_CASE("a direct connection is refused unless the remote registered for it", "[compat][direct]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring graph_id = unique(L"refuse-"), alice = L"alice";
-  auto props = properties(graph_id.data(), alice.data());
+  started t(L"refuse-", L"alice");
+  auto& [s, graph_id, alice, props] = t;
   node a, b;
   REQUIRE(PeerGraphCreate(&props, L"ra.db", nullptr, &a.graph) == S_OK);
   PEER_GRAPH_EVENT_REGISTRATION status_only{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr};

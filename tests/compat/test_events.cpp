@@ -44,10 +44,8 @@ TEST_CASE("Win32 events: auto- and manual-reset, timeouts, pollable descriptor",
 }
 
 TEST_CASE("events are signalled and drained until PEER_S_NO_EVENT_DATA", "[compat][events]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring id = unique(L"events-"), me = L"me";
-  auto props = properties(id.data(), me.data());
+  started t(L"events-", L"me");
+  auto& [s, id, me, props] = t;
   node n;
   REQUIRE(PeerGraphCreate(&props, L"events.db", nullptr, &n.graph) == S_OK);
   PEER_GRAPH_EVENT_REGISTRATION r[] = {{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},

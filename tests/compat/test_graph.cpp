@@ -61,11 +61,16 @@ TEST_CASE("the last Shutdown releases graphs, registrations and enumerations", "
 }
 
 TEST_CASE("every function refuses bad input with its documented code", "[compat][bad-input]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring id = unique(L"bad-"), me = L"me";
-  auto props = properties(id.data(), me.data());
+  started t(L"bad-", L"me");
+  auto& [s, id, me, props] = t;
   HGRAPH g = nullptr;
+  // What the calls below take besides the graph (every section starts afresh).
+  PEER_ADDRESS addr = loopback(1);
+  ULONGLONG cid = 0;
+  HPEERENUM en = nullptr;
+  HPEEREVENT reg = nullptr;
+  HANDLE ev = CreateEvent(nullptr, FALSE, FALSE, nullptr);
+  PEER_GRAPH_EVENT_REGISTRATION r{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr};
 
   SECTION("create and open") {
     REQUIRE(PeerGraphCreate(nullptr, L"db", nullptr, &g) == E_INVALIDARG);
@@ -122,12 +127,6 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     const auto not_a_graph = reinterpret_cast<HGRAPH>(static_cast<std::uintptr_t>(0x1234));
     DWORD status = 0;
     PEER_GRAPH_PROPERTIES* got = nullptr;
-    PEER_ADDRESS addr = loopback(1);
-    ULONGLONG cid = 0;
-    HPEERENUM en = nullptr;
-    HPEEREVENT reg = nullptr;
-    HANDLE ev = CreateEvent(nullptr, FALSE, FALSE, nullptr);
-    PEER_GRAPH_EVENT_REGISTRATION r{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr};
     for (HGRAPH h : {HGRAPH{nullptr}, not_a_graph}) {
       CHECK(PeerGraphListen(h, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == PEER_E_INVALID_GRAPH);
       CHECK(PeerGraphConnect(h, nullptr, &addr, &cid) == PEER_E_INVALID_GRAPH);
@@ -146,17 +145,10 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
       CHECK(PeerGraphSetNodeAttributes(h, L"a") == PEER_E_INVALID_GRAPH);
       CHECK(PeerGraphSetPresence(h, TRUE) == PEER_E_INVALID_GRAPH);
     }
-    CloseHandle(ev);
   }
 
   SECTION("arguments of an open graph") {
     REQUIRE(PeerGraphCreate(&props, L"db2", nullptr, &g) == S_OK);
-    PEER_ADDRESS addr = loopback(1);
-    ULONGLONG cid = 0;
-    HPEERENUM en = nullptr;
-    HPEEREVENT reg = nullptr;
-    HANDLE ev = CreateEvent(nullptr, FALSE, FALSE, nullptr);
-    PEER_GRAPH_EVENT_REGISTRATION r{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr};
 
     CHECK(PeerGraphGetStatus(g, nullptr) == E_INVALIDARG);
     CHECK(PeerGraphGetProperties(g, nullptr) == E_INVALIDARG);
@@ -240,7 +232,6 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     CHECK(PeerGraphClose(g) == S_OK);
     CHECK(PeerGraphGetNodeInfo(g, 0, &info) == PEER_E_INVALID_GRAPH);
     CHECK(PeerGraphDelete(id.c_str(), L"me", L"db2") == S_OK);
-    CloseHandle(ev);
   }
 
   SECTION("an opened graph that never synchronized") {
@@ -249,7 +240,6 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     CHECK(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == PEER_E_GRAPH_NOT_READY);
     CHECK(PeerGraphGetProperties(g, &got) == PEER_E_GRAPH_NOT_READY);
     CHECK(PeerGraphSetProperties(g, &props) == E_ACCESSDENIED);  // not the creator
-    HPEERENUM en = nullptr;
     CHECK(PeerGraphEnumNodes(g, nullptr, &en) == PEER_E_GRAPH_NOT_READY);
     PEER_NODE_INFO* info = nullptr;
     REQUIRE(PeerGraphGetNodeInfo(g, 0, &info) == S_OK);  // the local node is always known
@@ -269,6 +259,7 @@ TEST_CASE("every function refuses bad input with its documented code", "[compat]
     CHECK(PeerGraphClose(g) == S_OK);
     CHECK(PeerGraphDelete(id.c_str(), L"joiner", L"j.db") == S_OK);
   }
+  CloseHandle(ev);
 }
 
 TEST_CASE("properties are copied out in one block and the mutable ones can be set", "[compat][properties]") {

@@ -12,10 +12,8 @@
 using namespace compat_test;
 
 TEST_CASE("a listen on port 0 is read back with PeerGraphGetNodeInfo(h, 0)", "[compat][nodes]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring id = unique(L"port0-"), me = L"me";
-  auto props = properties(id.data(), me.data());
+  started t(L"port0-", L"me");
+  auto& [s, id, me, props] = t;
   HGRAPH g = nullptr;
   REQUIRE(PeerGraphCreate(&props, L"port0.db", nullptr, &g) == S_OK);
   REQUIRE(PeerGraphListen(g, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0) == S_OK);
@@ -44,10 +42,8 @@ TEST_CASE("a listen on port 0 is read back with PeerGraphGetNodeInfo(h, 0)", "[c
 }
 
 TEST_CASE("PeerGraphSetPresence publishes a node the graph's policy leaves out", "[compat][nodes][presence]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring id = unique(L"presence-"), me = L"me";
-  auto props = properties(id.data(), me.data());
+  started t(L"presence-", L"me");
+  auto& [s, id, me, props] = t;
   props.cPresenceMax = 0;  // no automatic presence
   HGRAPH g = nullptr;
   REQUIRE(PeerGraphCreate(&props, L"presence.db", nullptr, &g) == S_OK);
@@ -72,10 +68,8 @@ TEST_CASE("PeerGraphSetPresence publishes a node the graph's policy leaves out",
 // over a direct connection. Graph maintenance (the core's default) may also
 // connect Carol to Alice; nothing here depends on it.
 TEST_CASE("a chain of three graphs: enumerate, find by peer id, connect directly", "[compat][nodes][chain]") {
-  session s;
-  REQUIRE(s.started == S_OK);
-  std::wstring graph_id = unique(L"chain-"), alice_id = L"alice";
-  auto props = properties(graph_id.data(), alice_id.data());
+  started t(L"chain-", L"alice");
+  auto& [s, graph_id, alice_id, props] = t;
   node a, b, c;
   REQUIRE(PeerGraphCreate(&props, L"chain-a.db", nullptr, &a.graph) == S_OK);
   REQUIRE(a.register_all() == S_OK);

@@ -1,6 +1,7 @@
-// ODR check: odr_a.cpp and odr_b.cpp include every public header and use the
-// same templates. Anything a header defines that is not inline (a function,
-// a variable, a specialization) is then defined twice and the link fails.
+// ODR check: odr_a.cpp and odr_b.cpp, both made from odr_unit.cpp.in,
+// include every public header and use the same templates. Anything a header
+// defines that is not inline (a function, a variable, a specialization) is
+// then defined twice and the link fails.
 #include <cstdint>
 #include <cstdio>
 

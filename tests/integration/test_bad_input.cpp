@@ -55,14 +55,31 @@ struct fixture {
   pg::connection_id good = 0;
 };
 
+// Bytes a peer sends, and the reason the node must give for ending the link.
+struct sample {
+  const char* name;
+  bytes data;
+  std::error_code reason;
+};
+
+// Runs `body(f, s)` for each sample, each in its own section, on a fresh
+// fixture that already has a well-behaved neighbor.
+template <typename Body>
+void for_each_sample(const std::vector<sample>& samples, Body body) {
+  for (const auto& s : samples) {
+    DYNAMIC_SECTION(s.name) {
+      run([&](asio::io_context& io) -> awaitable<void> {
+        fixture f(io);
+        co_await f.add_good_neighbor();
+        co_await body(f, s);
+      });
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("malformed first frames end the handshake with a specific error", "[bad-input]") {
-  struct sample {
-    const char* name;
-    bytes data;
-    std::error_code reason;
-  };
   std::vector<sample> samples = {
       {"bad version", header(16, 0x11, 0x01), proto::error::bad_version},
       {"unknown type", header(16, 0x10, 0x0F), proto::error::unknown_message_type},
@@ -87,21 +104,15 @@ TEST_CASE("malformed first frames end the handshake with a specific error", "[ba
     proto::encode(proto::auth_info{proto::connection_type::neighbor, "test-graph", "raw", std::string("not-alice")}, b);
     samples.push_back({"destination is another peer", b, proto::error::wrong_peer_id});
   }
-  for (auto& s : samples) {
-    DYNAMIC_SECTION(s.name) {
-      run([&s](asio::io_context& io) -> awaitable<void> {
-        fixture f(io);
-        co_await f.add_good_neighbor();
-        auto sock = co_await raw_connect(f.w, f.ep);
-        co_await asio::async_write(sock, asio::buffer(s.data), use_awaitable);
-        co_await f.expect(pg::connection_status::failed, s.reason);
-        // The node hung up on the raw client.
-        std::array<char, 64> sink{};
-        auto [ec, n] = co_await sock.async_read_some(asio::buffer(sink), asio::experimental::as_tuple(use_awaitable));
-        CHECK(ec == asio::error::eof);
-      });
-    }
-  }
+  for_each_sample(samples, [](fixture& f, const sample& s) -> awaitable<void> {
+    auto sock = co_await raw_connect(f.w, f.ep);
+    co_await asio::async_write(sock, asio::buffer(s.data), use_awaitable);
+    co_await f.expect(pg::connection_status::failed, s.reason);
+    // The node hung up on the raw client.
+    std::array<char, 64> sink{};
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(sink), asio::experimental::as_tuple(use_awaitable));
+    CHECK(ec == asio::error::eof);
+  });
 }
 
 TEST_CASE("a peer that never finishes the handshake times out", "[bad-input][timeout]") {
@@ -156,11 +167,6 @@ TEST_CASE("random garbage never crashes the node", "[bad-input][fuzz]") {
 }
 
 TEST_CASE("violations on an established link end it with a specific error", "[bad-input]") {
-  struct sample {
-    const char* name;
-    bytes data;
-    std::error_code reason;
-  };
   std::vector<sample> samples = {
       {"bad version", header(8, 0x0F, 0x0D), proto::error::bad_version},
       {"frame over the message limit", header((1u << 24) + 1000, 0x10, 0x0D), proto::error::message_too_large},
@@ -176,21 +182,15 @@ TEST_CASE("violations on an established link end it with a specific error", "[ba
     proto::encode(proto::disconnect{}, b);
     samples.push_back({"orderly DISCONNECT", b, proto::error::peer_disconnected});
   }
-  for (auto& s : samples) {
-    DYNAMIC_SECTION(s.name) {
-      run([&s](asio::io_context& io) -> awaitable<void> {
-        fixture f(io);
-        co_await f.add_good_neighbor();
-        auto sock = co_await raw_neighbor(f.w, f.ep);
-        auto up = co_await next(f.events);
-        REQUIRE(up.status == pg::connection_status::connected);
-        CHECK(up.connection.peer_id == "raw");
-        CHECK(up.connection.node == 0x1234);
-        co_await asio::async_write(sock, asio::buffer(s.data), use_awaitable);
-        co_await f.expect(pg::connection_status::disconnected, s.reason);
-      });
-    }
-  }
+  for_each_sample(samples, [](fixture& f, const sample& s) -> awaitable<void> {
+    auto sock = co_await raw_neighbor(f.w, f.ep);
+    auto up = co_await next(f.events);
+    REQUIRE(up.status == pg::connection_status::connected);
+    CHECK(up.connection.peer_id == "raw");
+    CHECK(up.connection.node == 0x1234);
+    co_await asio::async_write(sock, asio::buffer(s.data), use_awaitable);
+    co_await f.expect(pg::connection_status::disconnected, s.reason);
+  });
 }
 
 TEST_CASE("a CONNECT without the update flag on a live link is refused, the link stays", "[bad-input]") {

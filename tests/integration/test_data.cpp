@@ -1,5 +1,5 @@
 // Direct connections and data: open, accept, refuse, send, flush, close.
-#include "support/graphs.hpp"
+#include "support/raw_peer.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -12,11 +12,8 @@ using asio::awaitable;
 using asio::use_awaitable;
 using asio::experimental::as_tuple;
 using asio::ip::tcp;
-namespace proto = peergraph::protocol;
 
 namespace {
-
-using bytes = std::vector<std::uint8_t>;
 
 constexpr auto chat = pg::guid::from_fields(0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0xbb, 0xbb});
 constexpr auto bulk = pg::guid::from_fields(0x0badf00d, 0x0001, 0x0002, {3, 4, 5, 6, 7, 8, 9, 10});
@@ -229,13 +226,9 @@ TEST_CASE("neighbor connections carry data too, both ways", "[data]") {
 TEST_CASE("100,000 messages of random sizes arrive complete and in order", "[data][bulk]") {
   run(
       [](asio::io_context& io) -> awaitable<void> {
-        tcp_nodes w(io);
-        auto a = w.creator();
-        auto b = w.joiner();
-        auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
-        const auto ep = a.listen(loopback6());
-        auto conn = co_await b.open_direct("alice", ep);
-        (void)co_await next(at_a);  // connected
+        direct_pair<tcp_nodes> p(io);
+        co_await p.open();
+        auto& [w, a, b, at_a, ep, conn] = p;
 
         // Mostly small, some medium, a few up to 1 MiB, and both extremes.
         constexpr std::uint64_t count = 100'000;
@@ -278,13 +271,9 @@ TEST_CASE("100,000 messages of random sizes arrive complete and in order", "[dat
 
 TEST_CASE("concurrent senders on one connection keep their own order", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    memory_nodes w(io);
-    auto a = w.creator();
-    auto b = w.joiner();
-    auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
-    const auto ep = a.listen(loopback6());
-    auto conn = co_await b.open_direct("alice", ep);
-    (void)co_await next(at_a);
+    direct_pair<memory_nodes> p(io);
+    co_await p.open();
+    auto& [w, a, b, at_a, ep, conn] = p;
 
     constexpr int senders = 4, each = 3000;
     auto sender = [](memory_nodes::graph_type::connection_type c, int who) -> awaitable<void> {
@@ -317,15 +306,11 @@ TEST_CASE("a receiver that stops reading suspends the sender; memory stays bound
   o.send_high_water = 1 << 20;
   o.send_low_water = 256 * 1024;
   run([o](asio::io_context& io) -> awaitable<void> {
-    memory_nodes w(io);
-    auto a = w.creator("alice", o);
-    auto b = w.joiner("bob", o);
     pg::subscribe_options small;
     small.max_events = 4;
-    auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>(small);
-    const auto ep = a.listen(loopback6());
-    auto conn = co_await b.open_direct("alice", ep);
-    (void)co_await next(at_a);
+    direct_pair<memory_nodes> p(io, small, o, o);
+    co_await p.open();
+    auto& [w, a, b, at_a, ep, conn] = p;
 
     constexpr int count = 2000;  // 128 MiB in all, far beyond every buffer on the way
     constexpr std::size_t size = 64 * 1024;
@@ -407,14 +392,10 @@ TEST_CASE("oversized messages are refused when sent and when received", "[data][
   auto big = fast_options();
   big.max_message_size = 4096;
   run([small, big](asio::io_context& io) -> awaitable<void> {
-    memory_nodes w(io);
-    auto a = w.creator("alice", small);
-    auto b = w.joiner("bob", big);
-    auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
-    auto at_b = b.subscribe<pg::direct_connection_event>();
-    const auto ep = a.listen(loopback6());
-    auto conn = co_await b.open_direct("alice", ep);
-    (void)co_await next(at_a);
+    direct_pair<memory_nodes> p(io, {}, small, big);
+    auto at_b = p.b.subscribe<pg::direct_connection_event>();
+    co_await p.open();
+    auto& [w, a, b, at_a, ep, conn] = p;
     (void)co_await next(at_b);
 
     // Sending: above the sender's own limit, nothing is queued.
@@ -447,14 +428,7 @@ TEST_CASE("when the peer dies mid-transfer every waiting send fails and nothing 
     const auto ep = a.listen(loopback6());
 
     // A raw neighbor that completes the handshake, then never reads.
-    tcp::socket raw(io);
-    co_await raw.async_connect(ep, use_awaitable);
-    bytes hello;
-    proto::encode(proto::auth_info{proto::connection_type::neighbor, "test-graph", "raw", std::nullopt}, hello);
-    proto::connect c;
-    c.source_node_id = 77;
-    proto::encode(c, hello);
-    co_await asio::async_write(raw, asio::buffer(hello), use_awaitable);
+    auto raw = co_await raw_neighbor(w, ep, 77);
     auto up = co_await next(events);
     REQUIRE(up.status == pg::connection_status::connected);
 
@@ -492,19 +466,15 @@ TEST_CASE("when the peer dies mid-transfer every waiting send fails and nothing 
 
 TEST_CASE("flush waits until everything is written", "[data]") {
   run([](asio::io_context& io) -> awaitable<void> {
-    memory_nodes w(io);
-    auto a = w.creator();
-    auto b = w.joiner();
-    auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
-    const auto ep = a.listen(loopback6());
-    auto conn = co_await b.open_direct("alice", ep);
+    direct_pair<memory_nodes> p(io);
+    co_await p.open();
+    auto& [w, a, b, at_a, ep, conn] = p;
     for (int i = 0; i < 10; ++i) {
       bytes m(100'000, static_cast<std::uint8_t>(i));
       co_await conn.send(bulk, std::move(m));
     }
     co_await conn.flush();
     CHECK(conn.queued_bytes() == 0);
-    (void)co_await next(at_a);
     for (int i = 0; i < 10; ++i) {
       auto ev = take_data(co_await next(at_a));
       CHECK(ev.data[0] == i);

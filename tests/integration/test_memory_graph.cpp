@@ -1,7 +1,6 @@
 // Graphs over the in-memory transport: a whole scenario without sockets, then
 // the same scenario with each of its transport operations failed in turn.
-#include "support/co_test.hpp"
-#include <peergraph/memory_transport.hpp>
+#include "support/graphs.hpp"
 
 #include <asio/experimental/as_tuple.hpp>
 
@@ -19,8 +18,6 @@ using asio::experimental::as_tuple;
 
 namespace {
 
-using mem_graph = pg::basic_graph<asio::any_io_executor, pg::memory_transport>;
-
 constexpr auto chat =
     pg::guid::from_fields(0x6d656d6f, 0x7279, 0x4772, {0x61, 0x70, 0x68, 0x54, 0x65, 0x73, 0x74, 0x31});
 constexpr auto tok = as_tuple(use_awaitable);
@@ -35,6 +32,15 @@ pg::graph_options memory_options() {
 }
 
 const pg::endpoint listen_at{asio::ip::make_address("::1"), 0};
+
+// Alice creates the test graph on `net`; Bob (or another peer) opens it.
+mem_graph alice_on(asio::io_context& io, pg::memory_network& net, pg::graph_options o = memory_options()) {
+  return mem_graph::create(io, test_properties("alice"), std::move(o), net.transport());
+}
+mem_graph joiner_on(asio::io_context& io, pg::memory_network& net, const char* peer = "bob",
+                    pg::graph_options o = memory_options()) {
+  return mem_graph::open(io, test_graph_id, peer, std::move(o), net.transport());
+}
 
 /// How far the scenario got, and every error it met on the way.
 struct report {
@@ -72,11 +78,8 @@ std::error_code ended(const pg::direct_connection_event& e) {
 // stops the scenario on error, recording it; the graphs close on the way out.
 awaitable<void> scenario(asio::io_context& io, pg::memory_network net, report& rep) {
   const auto opts = memory_options();
-  pg::graph_properties props;
-  props.graph_id = "memory-graph";
-  props.creator_id = "alice";
-  auto a = mem_graph::create(io, props, opts, net.transport());
-  auto b = mem_graph::open(io, "memory-graph", "bob", opts, net.transport());
+  auto a = alice_on(io, net, opts);
+  auto b = joiner_on(io, net, "bob", opts);
   auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
   auto at_b = b.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
   auto b_status = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();
@@ -158,11 +161,8 @@ void check_clean(const pg::memory_network& net, const report& rep) {
 }
 
 awaitable<void> reset_is_reported(asio::io_context& io, pg::memory_network net) {
-  pg::graph_properties props;
-  props.graph_id = "memory-graph";
-  props.creator_id = "alice";
-  auto a = mem_graph::create(io, props, memory_options(), net.transport());
-  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  auto a = alice_on(io, net);
+  auto b = joiner_on(io, net);
   auto at_a = a.subscribe<pg::neighbor_connection_event>();
   auto at_b = b.subscribe<pg::neighbor_connection_event>();
   const auto ep = a.listen(listen_at);
@@ -186,11 +186,8 @@ awaitable<void> stall_holds_sends(asio::io_context& io, pg::memory_network net) 
   auto opts = memory_options();
   opts.send_high_water = 128 * 1024;
   opts.send_low_water = 32 * 1024;
-  pg::graph_properties props;
-  props.graph_id = "memory-graph";
-  props.creator_id = "alice";
-  auto a = mem_graph::create(io, props, opts, net.transport());
-  auto b = mem_graph::open(io, "memory-graph", "bob", opts, net.transport());
+  auto a = alice_on(io, net, opts);
+  auto b = joiner_on(io, net, "bob", opts);
   auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
   const auto ep = a.listen(listen_at);
   const std::string alice = "alice";
@@ -228,11 +225,8 @@ awaitable<void> stall_holds_sends(asio::io_context& io, pg::memory_network net) 
 }
 
 awaitable<void> refused_connect(asio::io_context& io, pg::memory_network net) {
-  pg::graph_properties props;
-  props.graph_id = "memory-graph";
-  props.creator_id = "alice";
-  auto a = mem_graph::create(io, props, memory_options(), net.transport());
-  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  auto a = alice_on(io, net);
+  auto b = joiner_on(io, net);
   const auto ep = a.listen(listen_at);
   net.refuse(ep);
   auto [ec, conn] = co_await b.connect(ep, tok);
@@ -252,10 +246,7 @@ struct thread_log {
 
 awaitable<void> alice_thread(asio::io_context& io, pg::memory_network net, std::promise<pg::endpoint>& listening,
                              thread_log& log) {
-  pg::graph_properties props;
-  props.graph_id = "memory-graph";
-  props.creator_id = "alice";
-  auto a = mem_graph::create(io, props, memory_options(), net.transport());
+  auto a = alice_on(io, net);
   auto at_a = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
   listening.set_value(a.listen(listen_at));
   decltype(at_a)::value_type ev;
@@ -271,7 +262,7 @@ awaitable<void> alice_thread(asio::io_context& io, pg::memory_network net, std::
 }
 
 awaitable<void> bob_thread(asio::io_context& io, pg::memory_network net, pg::endpoint ep, thread_log& log) {
-  auto b = mem_graph::open(io, "memory-graph", "bob", memory_options(), net.transport());
+  auto b = joiner_on(io, net);
   auto at_b = b.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
   const std::string alice = "alice";
   auto [dec, direct] = co_await b.open_direct(alice, ep, tok);

@@ -5,6 +5,7 @@
 
 #include <peergraph/detail/addresses.hpp>
 #include <peergraph/protocol/address.hpp>
+#include <peergraph/protocol/frame.hpp>
 
 #include <asio/ip/address.hpp>
 #include <catch2/catch.hpp>
@@ -50,6 +51,26 @@ inline void put16(bytes& b, std::size_t at, std::uint16_t v) {
 }
 inline void put32(bytes& b, std::size_t at, std::uint32_t v) {
   for (std::size_t i = 0; i < 4; ++i) b.at(at + i) = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+/// One complete frame and its header.
+struct frame {
+  peergraph::protocol::header h;
+  bytes data;
+  std::span<const std::uint8_t> view() const { return {data.data(), data.size()}; }
+};
+
+/// The frames of `stream`, cut with the protocol's own framing; every byte
+/// must belong to a complete frame.
+inline std::vector<frame> split_frames(std::span<const std::uint8_t> stream) {
+  std::vector<frame> frames;
+  while (!stream.empty()) {
+    const auto r = peergraph::protocol::next_frame(stream, 1 << 20);
+    REQUIRE(r.status == peergraph::protocol::frame_result::complete);
+    frames.push_back({r.h, bytes(stream.begin(), stream.begin() + r.h.size)});
+    stream = stream.subspan(r.h.size);
+  }
+  return frames;
 }
 
 /// The wire form of "address", port.

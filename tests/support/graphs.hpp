@@ -14,6 +14,7 @@
 
 #include <string>
 #include <utility>
+#include <variant>
 
 namespace pgtest {
 
@@ -71,6 +72,36 @@ struct memory_nodes {
 
   asio::io_context& io;
   pg::memory_network net;
+};
+
+/// Alice, who created the graph and listens, and Bob, who joined it: after
+/// open(), Bob has a direct connection to Alice (`conn`) and Alice's
+/// subscription `at_a` has reported it. What most data tests start from.
+template <typename Nodes>
+struct direct_pair {
+  using graph_type = typename Nodes::graph_type;
+  using subscription_type = typename graph_type::template subscription_type<pg::direct_connection_event,
+                                                                            pg::incoming_data_event>;
+
+  explicit direct_pair(asio::io_context& io, pg::subscribe_options at_alice = {},
+                       pg::graph_options alice = fast_options(), pg::graph_options bob = fast_options())
+      : w(io),
+        a(w.creator("alice", std::move(alice))),
+        b(w.joiner("bob", std::move(bob))),
+        at_a(a.template subscribe<pg::direct_connection_event, pg::incoming_data_event>(std::move(at_alice))),
+        ep(a.listen(loopback6())) {}
+
+  asio::awaitable<void> open() {
+    conn = co_await b.open_direct("alice", ep);
+    auto ev = co_await next(at_a);
+    REQUIRE(std::holds_alternative<pg::direct_connection_event>(ev));
+  }
+
+  Nodes w;
+  graph_type a, b;
+  subscription_type at_a;
+  pg::endpoint ep;
+  typename graph_type::connection_type conn;
 };
 
 /// Polls `pred` until it holds; false after `limit`.

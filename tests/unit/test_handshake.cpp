@@ -26,25 +26,8 @@ namespace {
 using ini = pp::initiator;
 using rsp = pp::responder;
 
-struct frame {
-  pp::header h;
-  bytes data;
-  std::span<const std::uint8_t> view() const { return {data.data(), data.size()}; }
-};
-
-/// Splits a byte stream into complete frames with next_frame; every byte must
-/// belong to a complete frame.
-std::vector<frame> split(const bytes& stream) {
-  std::vector<frame> frames;
-  std::span<const std::uint8_t> rest(stream.data(), stream.size());
-  while (!rest.empty()) {
-    const auto r = pp::next_frame(rest, 1 << 16);
-    REQUIRE(r.status == pp::frame_result::complete);
-    frames.push_back({r.h, bytes(rest.begin(), rest.begin() + r.h.size)});
-    rest = rest.subspan(r.h.size);
-  }
-  return frames;
-}
+/// Splits a byte stream into complete frames; every byte must belong to one.
+std::vector<frame> split(const bytes& stream) { return split_frames(view(stream)); }
 
 template <class M>
 frame frame_of(const M& m) {

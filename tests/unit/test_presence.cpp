@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <span>
@@ -108,51 +109,39 @@ TEST_CASE("FLOOD rejects malformed records without reading past the frame", "[pr
       CHECK(pp::decode(view(t), out));
     }
   }
-  SECTION("trailing bytes") {
-    auto t = good;
-    t.push_back(0);
-    put16(t, 0, static_cast<std::uint16_t>(t.size()));
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("an address count larger than the frame") {
-    auto t = good;
-    t[48] = 200;
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("a huge attribute length") {
-    auto t = good;
-    put16(t, 52, 0xFFFF);
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("node id zero, version zero, unknown flags") {
-    auto t = good;
-    std::fill(t.begin() + 28, t.begin() + 36, 0);
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-    t = good;
-    std::fill(t.begin() + 36, t.begin() + 40, 0);
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-    t = good;
-    t[40] = 0x10;
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-    t = good;
-    t[10] = 0x80;
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("an empty peer id or one with a NUL") {
-    auto t = good;
-    const auto peer_at = t.size() - 9 - 5;
-    t[peer_at + 1] = 0;
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("an unknown record type") {
-    auto t = good;
-    t[12] = 0x99;
-    CHECK(pp::decode(view(t), out) == error::malformed_message);
-  }
-  SECTION("the wrong message type") {
-    auto t = good;
-    t[5] = 0x0C;
-    CHECK(pp::decode(view(t), out) == error::unexpected_message);
+  SECTION("one field wrong at a time") {
+    // Byte offsets in the frame: header 8, record offset and flags 4, type
+    // 16, then the presence body (node id at 28, version 36, flags 40,
+    // address count 48, peer id length 50, attribute length 52).
+    struct mutation {
+      const char* what;
+      std::function<void(bytes&)> apply;
+      std::error_code expected;
+    };
+    const auto peer_at = good.size() - 9 - 5;
+    const mutation mutations[] = {
+        {"trailing bytes",
+         [](bytes& t) {
+           t.push_back(0);
+           put16(t, 0, static_cast<std::uint16_t>(t.size()));
+         },
+         error::malformed_message},
+        {"an address count larger than the frame", [](bytes& t) { t[48] = 200; }, error::malformed_message},
+        {"a huge attribute length", [](bytes& t) { put16(t, 52, 0xFFFF); }, error::malformed_message},
+        {"node id zero", [](bytes& t) { std::fill(t.begin() + 28, t.begin() + 36, 0); }, error::malformed_message},
+        {"version zero", [](bytes& t) { std::fill(t.begin() + 36, t.begin() + 40, 0); }, error::malformed_message},
+        {"unknown presence flags", [](bytes& t) { t[40] = 0x10; }, error::malformed_message},
+        {"unknown FLOOD flags", [](bytes& t) { t[10] = 0x80; }, error::malformed_message},
+        {"a NUL in the peer id", [peer_at](bytes& t) { t[peer_at + 1] = 0; }, error::malformed_message},
+        {"an unknown record type", [](bytes& t) { t[12] = 0x99; }, error::malformed_message},
+        {"the wrong message type", [](bytes& t) { t[5] = 0x0C; }, error::unexpected_message},
+    };
+    for (const auto& m : mutations) {
+      INFO(m.what);
+      auto t = good;
+      m.apply(t);
+      CHECK(pp::decode(view(t), out) == m.expected);
+    }
   }
 }
 

@@ -43,7 +43,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
              graph_options opts)
       : ex_(ex),
         transport_(std::move(transport)),
-        engine_(std::move(props), std::move(peer_id), created, std::move(opts), os_random64()),
+        engine_(node::node_state(std::move(props), std::move(peer_id), created, std::move(opts), os_random64())),
         tick_(ex_) {}
 
   // ------------------------------------------------------------ identity and state

@@ -35,17 +35,49 @@ struct initiator_config {
   bool wants_neighbors = false;
 };
 
-/// The connecting side.
-class initiator {
+namespace detail {
+
+/// What both machines share: where they are, and how they fail.
+template <typename State, typename Outcome>
+class handshake_machine {
  public:
-  enum class state { idle, awaiting_reply, established, refused, failed };
+  State current() const noexcept { return state_; }
 
-  struct outcome {
-    enum kind_type { pending, established, refused, failed } kind = pending;
-    std::error_code ec;  ///< for failed: a protocol::error
-  };
+ protected:
+  explicit handshake_machine(State initial) noexcept : state_(initial) {}
+  Outcome fail(std::error_code ec) {
+    state_ = State::failed;
+    return {Outcome::failed, ec};
+  }
+  State state_;
+};
 
-  explicit initiator(initiator_config cfg) : cfg_(std::move(cfg)) {}
+enum class initiator_state { idle, awaiting_reply, established, refused, failed };
+struct initiator_outcome {
+  enum kind_type { pending, established, refused, failed } kind = pending;
+  std::error_code ec;  ///< for failed: a protocol::error
+};
+
+enum class responder_state { awaiting_auth, awaiting_connect, deciding, established, refused, failed };
+struct responder_outcome {
+  /// pending: wait for more frames; decide: AUTH_INFO and CONNECT are valid,
+  /// the caller must call accept() or refuse(); refused: the machine answered
+  /// REFUSE itself (bytes appended, `code` says which); failed: close the
+  /// connection (`ec`, a protocol::error, says why).
+  enum kind_type { pending, decide, refused, failed } kind = pending;
+  std::error_code ec;
+  refuse_code code = refuse_code::busy;
+};
+
+}  // namespace detail
+
+/// The connecting side.
+class initiator : public detail::handshake_machine<detail::initiator_state, detail::initiator_outcome> {
+ public:
+  using state = detail::initiator_state;
+  using outcome = detail::initiator_outcome;
+
+  explicit initiator(initiator_config cfg) : handshake_machine(state::idle), cfg_(std::move(cfg)) {}
 
   /// Sets the addresses CONNECT announces (known once the transport is connected).
   void set_local_addresses(std::vector<address> addresses) { cfg_.local_addresses = std::move(addresses); }
@@ -86,19 +118,12 @@ class initiator {
     }
   }
 
-  state current() const noexcept { return state_; }
   const welcome& peer() const noexcept { return welcome_; }
   const refuse& refusal() const noexcept { return refuse_; }
   const initiator_config& config() const noexcept { return cfg_; }
 
  private:
-  outcome fail(std::error_code ec) {
-    state_ = state::failed;
-    return {outcome::failed, ec};
-  }
-
   initiator_config cfg_;
-  state state_ = state::idle;
   welcome welcome_;
   refuse refuse_;
 };
@@ -110,21 +135,12 @@ struct responder_config {
 };
 
 /// The accepting side.
-class responder {
+class responder : public detail::handshake_machine<detail::responder_state, detail::responder_outcome> {
  public:
-  enum class state { awaiting_auth, awaiting_connect, deciding, established, refused, failed };
+  using state = detail::responder_state;
+  using outcome = detail::responder_outcome;
 
-  struct outcome {
-    /// pending: wait for more frames; decide: AUTH_INFO and CONNECT are valid,
-    /// the caller must call accept() or refuse(); refused: the machine answered
-    /// REFUSE itself (bytes appended, `code` says which); failed: close the
-    /// connection (`ec`, a protocol::error, says why).
-    enum kind_type { pending, decide, refused, failed } kind = pending;
-    std::error_code ec;
-    refuse_code code = refuse_code::busy;
-  };
-
-  explicit responder(responder_config cfg) : cfg_(std::move(cfg)) {}
+  explicit responder(responder_config cfg) : handshake_machine(state::awaiting_auth), cfg_(std::move(cfg)) {}
 
   outcome on_frame(const header& h, std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out) {
     switch (state_) {
@@ -168,19 +184,12 @@ class responder {
     state_ = state::refused;
   }
 
-  state current() const noexcept { return state_; }
   bool is_direct() const noexcept { return auth_.type == connection_type::direct; }
   const auth_info& auth() const noexcept { return auth_; }
   const connect& request() const noexcept { return request_; }
 
  private:
-  outcome fail(std::error_code ec) {
-    state_ = state::failed;
-    return {outcome::failed, ec};
-  }
-
   responder_config cfg_;
-  state state_ = state::awaiting_auth;
   auth_info auth_;
   connect request_;
 };

@@ -38,11 +38,11 @@ pg::graph_options opts() {
   return o;
 }
 
-pn::engine creator(pg::graph_options o = opts()) { return pn::engine(props(), "alice", true, o, 1); }
+pn::engine creator(pg::graph_options o = opts()) { return pn::engine(pn::node_state(props(), "alice", true, o, 1)); }
 pn::engine joiner(const char* peer = "bob", pg::graph_options o = opts()) {
   auto p = props();
   p.creator_id.clear();
-  return pn::engine(p, peer, false, o, 2);
+  return pn::engine(pn::node_state(p, peer, false, o, 2));
 }
 
 pg::endpoint endpoint(const char* a, std::uint16_t port) { return {asio::ip::make_address(a), port}; }
@@ -61,22 +61,14 @@ pn::link_summary neighbor(pg::connection_id id, pg::node_id node, std::uint16_t 
   return l;
 }
 
-struct frame {
-  pp::header h;
-  bytes data;
-};
+/// The frames of one action.
+std::vector<frame> frames_of(const pn::actions& a, const pn::actions::frame& f) { return split_frames(a.bytes_of(f)); }
 
-/// The frames of one action, split with the protocol's own framing.
-std::vector<frame> frames_of(const pn::actions& a, const pn::actions::frame& f) {
-  std::vector<frame> out;
-  auto rest = a.bytes_of(f);
-  while (!rest.empty()) {
-    const auto r = pp::next_frame(rest, 1 << 20);
-    REQUIRE(r.status == pp::frame_result::complete);
-    out.push_back({r.h, bytes(rest.begin(), rest.begin() + r.h.size)});
-    rest = rest.subspan(r.h.size);
-  }
-  return out;
+/// Registers `l` with `e` and brings it up, forgetting what that sends.
+void bring_up(pn::engine& e, const pn::link_summary& l) {
+  pn::actions ignored;
+  e.state().add_link(l);
+  e.on_link_established(l, 0ms, ignored);
 }
 
 template <typename M>
@@ -170,10 +162,8 @@ TEST_CASE("an opened node is synchronized at its first SYNC_END and adopts the g
   auto e = joiner();
   CHECK_FALSE(e.state().synchronized());
   auto l = neighbor(1, 0xA11CE);
-  e.state().add_link(l);
+  bring_up(e, l);
   pn::actions a;
-  e.on_link_established(l, 0ms, a);
-  a.clear();
   pp::graph_info g;
   g.version = 3;
   g.creator_id = "alice";
@@ -234,7 +224,7 @@ TEST_CASE("a new presence record is reported and forwarded to the other neighbor
 TEST_CASE("records expire on the tick and the own presence is refreshed at half its lifetime", "[node][presence]") {
   auto p = props();
   p.presence_lifetime_s = 2;
-  pn::engine e(p, "alice", true, opts(), 3);
+  pn::engine e(pn::node_state(p, "alice", true, opts(), 3));
   auto l = neighbor(1, 0xB0B);
   e.state().add_link(l);
   pn::actions a;
@@ -351,10 +341,8 @@ TEST_CASE("maintenance dials known nodes up to the target and follows BUSY refer
 TEST_CASE("losing the last neighbor asks for a connection", "[node][maintenance]") {
   auto e = creator();
   auto l = neighbor(1, 0xB0B);
-  e.state().add_link(l);
+  bring_up(e, l);
   pn::actions a;
-  e.on_link_established(l, 0ms, a);
-  a.clear();
   e.on_link_closed(l, true, nullptr, 5ms, a);
   CHECK(events_of<pg::connection_required_event>(a).size() == 1u);
   const auto st = events_of<pg::status_changed_event>(a);
@@ -393,10 +381,8 @@ TEST_CASE("two links to one node: the link the smaller node id dialled stays", "
 TEST_CASE("only the creator changes the properties; the change floods", "[node][properties]") {
   auto e = creator();
   auto l = neighbor(1, 0xB0B);
-  e.state().add_link(l);
+  bring_up(e, l);
   pn::actions a;
-  e.on_link_established(l, 0ms, a);
-  a.clear();
   auto p = e.state().properties();
   p.comment = "new";
   p.presence_max = 4;

@@ -32,8 +32,7 @@ namespace peergraph::detail::node {
 
 class engine {
  public:
-  engine(graph_properties props, std::string peer_id, bool created, graph_options opts, std::uint64_t seed)
-      : state_(std::move(props), std::move(peer_id), created, std::move(opts), seed), presence_(state_) {}
+  explicit engine(node_state st) : state_(std::move(st)), presence_(state_) {}
 
   node_state& state() noexcept { return state_; }
   const node_state& state() const noexcept { return state_; }

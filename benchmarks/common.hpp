@@ -44,7 +44,8 @@ inline constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable
 // Data types of the benchmark's messages.
 inline constexpr auto stream_type =
     pg::guid::from_fields(0x6c0b51e2, 0x2f4d, 0x4a8e, {0x91, 0x3a, 0x5e, 0x07, 0, 0, 0, 1});
-inline constexpr auto ping_type = pg::guid::from_fields(0x6c0b51e2, 0x2f4d, 0x4a8e, {0x91, 0x3a, 0x5e, 0x07, 0, 0, 0, 2});
+inline constexpr auto ping_type =
+    pg::guid::from_fields(0x6c0b51e2, 0x2f4d, 0x4a8e, {0x91, 0x3a, 0x5e, 0x07, 0, 0, 0, 2});
 
 // The systems, as they appear in the JSON output.
 inline constexpr const char* peergraph_system = "peergraph";

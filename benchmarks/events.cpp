@@ -5,11 +5,10 @@
 // direct connection on which one node sends 8-byte messages (just the
 // sequence number) as fast as it can; the other node takes the
 // incoming_data_events with `co_await subscription.receive()` and, after
-// each, the ones already queued with try_receive(), checking their order. With payloads this small the figure is dominated by the per-event
-// costs: framing, routing to the subscription, queueing, waking the
-// receiving coroutine. asio and zeromq do the same with 8-byte messages
-// (frames parsed by the reader, messages taken with zmq_msg_recv): the rate
-// at which each hands single messages to an application.
+// each, the ones already queued with try_receive(), checking their order. With payloads this small the figure is
+// dominated by the per-event costs: framing, routing to the subscription, queueing, waking the receiving coroutine.
+// asio and zeromq do the same with 8-byte messages (frames parsed by the reader, messages taken with zmq_msg_recv): the
+// rate at which each hands single messages to an application.
 #include "common.hpp"
 #include "direct_link.hpp"
 #include "raw_asio.hpp"

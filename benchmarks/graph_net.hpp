@@ -134,7 +134,8 @@ bool all_see_all(const network<Graph>& net, std::vector<bool>& done) {
     bool ok = g.stats().known_nodes == n - 1;  // cheap first
     if (ok) {
       const auto v = g.nodes();
-      ok = v.size() == n && std::all_of(v.begin(), v.end(), [](const pg::node_info& x) { return !x.addresses.empty(); });
+      ok =
+          v.size() == n && std::all_of(v.begin(), v.end(), [](const pg::node_info& x) { return !x.addresses.empty(); });
     }
     done[i] = ok;
     all = all && ok;
@@ -195,8 +196,8 @@ void describe_stuck(const network<Graph>& net, const std::vector<bool>& done, co
     for (std::size_t k = 0; k < net.nodes.size(); ++k) {
       if (known.count(net.nodes[k].id())) continue;
       const auto st = net.nodes[k].stats();
-      fmt::print(stderr, "  n{} does not know n{} (id {:016x}): its status {:#x}, {} connections, {} floods sent\n", i, k,
-                 net.nodes[k].id(), net.nodes[k].status().bits(), net.nodes[k].connections().size(), st.floods_sent);
+      fmt::print(stderr, "  n{} does not know n{} (id {:016x}): its status {:#x}, {} connections, {} floods sent\n", i,
+                 k, net.nodes[k].id(), net.nodes[k].status().bits(), net.nodes[k].connections().size(), st.floods_sent);
     }
     break;
   }
@@ -209,17 +210,17 @@ void describe_stuck(const network<Graph>& net, const std::vector<bool>& done, co
     fmt::print(stderr,
                "  n{}: status {:#x}, {} connections, knows {} nodes, lists {} ({} without an address), {} syncs, "
                "{} solicits\n",
-               i, g.status().bits(), g.connections().size(), st.known_nodes, listed.size(), without,
-               st.syncs_completed, st.solicits_sent);
+               i, g.status().bits(), g.connections().size(), st.known_nodes, listed.size(), without, st.syncs_completed,
+               st.solicits_sent);
     ++shown;
   }
 }
 
 struct rep_result {
-  double converge_s = 0;        ///< from t0 until every node sees every node
-  double after_last_join_s = 0; ///< from the last node's listen until then
-  double floods_per_link = 0;   ///< mean over the updates
-  double reach_ms = 0;          ///< mean time for an update to reach every node
+  double converge_s = 0;         ///< from t0 until every node sees every node
+  double after_last_join_s = 0;  ///< from the last node's listen until then
+  double floods_per_link = 0;    ///< mean over the updates
+  double reach_ms = 0;           ///< mean time for an update to reach every node
   std::uint64_t build_floods = 0, build_sync_records = 0;
   std::size_t links = 0;
   int depth = 0;

@@ -20,7 +20,6 @@
 #include "common.hpp"
 
 #include <malloc.h>
-
 #include <memory>
 
 namespace bench {

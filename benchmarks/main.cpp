@@ -113,7 +113,9 @@ void print_table(const std::vector<figure>& all) {
     const auto* a = find(all, r.scenario, asio_system, r.size, r.metric);
     const auto* z = find(all, r.scenario, zeromq_system, r.size, r.metric);
     const auto label = r.system == peergraph_system ? r.scenario : r.scenario + " (owned send)";
-    const auto size = !r.size ? std::string("-") : (r.scenario == "presence" || r.scenario == "scale") ? fmt::format("{} n", r.size) : size_name(r.size);
+    const auto size = !r.size                                               ? std::string("-")
+                      : (r.scenario == "presence" || r.scenario == "scale") ? fmt::format("{} n", r.size)
+                                                                            : size_name(r.size);
     const auto show = [&r](const figure* f) { return f ? format_value(r.metric, f->value) : std::string("-"); };
     fmt::print("{:<24} {:>7} {:<15} {:>13} {:>13} {:>13} {:>8} {:>8}\n", label, size, r.metric, show(p), show(a),
                show(z), ratio(p, a), ratio(p, z));
@@ -142,10 +144,11 @@ void usage(std::FILE* to) {
              "  --seconds S  length of one stream or events repetition (default 0.5)\n"
              "  --scenario NAME   only this scenario:");
   for (const auto& s : scenarios) fmt::print(to, " {}", s.name);
-  fmt::print(to,
-             "\n"
-             "  --system NAME     only this system: peergraph, peergraph-owned, asio, zeromq\n"
-             "  --size N          only this message size in bytes (stream, pingpong) or node count (presence, scale)\n");
+  fmt::print(
+      to,
+      "\n"
+      "  --system NAME     only this system: peergraph, peergraph-owned, asio, zeromq\n"
+      "  --size N          only this message size in bytes (stream, pingpong) or node count (presence, scale)\n");
 }
 
 }  // namespace

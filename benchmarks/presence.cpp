@@ -40,9 +40,8 @@
 // process's open file descriptors are back to where they were.
 #include "graph_net.hpp"
 
-#include <sys/resource.h>
-
 #include <filesystem>
+#include <sys/resource.h>
 
 namespace bench {
 namespace {
@@ -95,9 +94,11 @@ awaitable<net::rep_result> one_rep(asio::io_context& io, int n, unsigned seed, i
              res.reach_ms, res.floods_per_link);
   // Wait until the sockets are gone.
   const auto close_deadline = clock_type::now() + std::chrono::seconds(10);
-  while (open_fds() > fds_before && clock_type::now() < close_deadline) co_await sleep_for(std::chrono::milliseconds(20));
+  while (open_fds() > fds_before && clock_type::now() < close_deadline)
+    co_await sleep_for(std::chrono::milliseconds(20));
   if (open_fds() > fds_before)
-    fmt::print(stderr, "peergraph-bench: presence: {} descriptors still open 10 s after closing\n", open_fds() - fds_before);
+    fmt::print(stderr, "peergraph-bench: presence: {} descriptors still open 10 s after closing\n",
+               open_fds() - fds_before);
   co_return res;
 }
 

@@ -68,8 +68,8 @@ inline void append_frame(io_buffer& out, const pg::guid::bytes_type& type, const
 
 // Total frame size from a complete header; throws on a malformed one.
 inline std::size_t frame_size(const std::uint8_t* h) {
-  const std::size_t total = std::size_t{h[0]} | std::size_t{h[1]} << 8 | std::size_t{h[2]} << 16 |
-                            std::size_t{h[3]} << 24;
+  const std::size_t total =
+      std::size_t{h[0]} | std::size_t{h[1]} << 8 | std::size_t{h[2]} << 16 | std::size_t{h[3]} << 24;
   const std::size_t offset = std::size_t{h[8]} | std::size_t{h[9]} << 8;
   if (h[4] != version || h[5] != pt2pt || offset != header_size || total < header_size ||
       total > header_size + max_payload)
@@ -278,7 +278,8 @@ inline awaitable<void> echo_loop(socket_pair& p, std::uint64_t count) {
   }
 }
 
-inline awaitable<void> pingpong_once(socket_pair& p, std::size_t size, int warmup, int iters, std::vector<double>& rtt_us) {
+inline awaitable<void> pingpong_once(socket_pair& p, std::size_t size, int warmup, int iters,
+                                     std::vector<double>& rtt_us) {
   const auto type = ping_type.to_windows_bytes();
   auto payload = make_payload(size);
   done_flag echoer;

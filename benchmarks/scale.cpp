@@ -35,9 +35,8 @@
 //                   (malloc_trim)
 #include "graph_net.hpp"
 
-#include <malloc.h>
-
 #include <fstream>
+#include <malloc.h>
 
 namespace bench {
 namespace {
@@ -119,13 +118,13 @@ awaitable<sizes_result> one_size(context& ctx, int n) {
   out.heap_per_node = static_cast<double>(heap1 - std::min(heap1, heap0)) / n;
   out.rss_per_node = static_cast<double>(rss1 - std::min(rss1, rss0)) / n;
   const auto c = network.counters();
-  fmt::print(stderr,
-             "peergraph-bench: scale: {} nodes, {} links, tree depth {}: all see all {:.3f} s after the start, "
-             "{:.3f} s after the last join; {} FLOODs and {} sync records to build; an update reached all in "
-             "{:.1f} ms, {:.2f} FLOODs per link; heap {:.0f} B and RSS {:.0f} B per node; {} links made, {} MB carried\n",
-             n, res.links, res.depth, res.converge_s, res.after_last_join_s, res.build_floods,
-             res.build_sync_records, res.reach_ms, res.floods_per_link, out.heap_per_node, out.rss_per_node,
-             c.links_made, c.bytes / 1'000'000);
+  fmt::print(
+      stderr,
+      "peergraph-bench: scale: {} nodes, {} links, tree depth {}: all see all {:.3f} s after the start, "
+      "{:.3f} s after the last join; {} FLOODs and {} sync records to build; an update reached all in "
+      "{:.1f} ms, {:.2f} FLOODs per link; heap {:.0f} B and RSS {:.0f} B per node; {} links made, {} MB carried\n",
+      n, res.links, res.depth, res.converge_s, res.after_last_join_s, res.build_floods, res.build_sync_records,
+      res.reach_ms, res.floods_per_link, out.heap_per_node, out.rss_per_node, c.links_made, c.bytes / 1'000'000);
   co_return out;
 }
 

@@ -1,8 +1,6 @@
 // benchmarks/zeromq.cpp: the ZeroMQ baseline (see zeromq.hpp).
 #include "zeromq.hpp"
 
-#include <zmq.h>
-
 #include <fmt/core.h>
 
 #include <chrono>
@@ -10,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <zmq.h>
 
 namespace bench::zeromq {
 namespace {

@@ -126,7 +126,8 @@ awaitable<void> receive_all(pg::graph::subscription_type<pg::direct_connection_e
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report > 250ms && expected > 0) {
         const double secs = std::chrono::duration<double>(now - start).count();
-        std::fprintf(stderr, "\r%5.1f%%  %8.1f MiB  %8.1f MiB/s", 100.0 * static_cast<double>(r.bytes) / static_cast<double>(expected),
+        std::fprintf(stderr, "\r%5.1f%%  %8.1f MiB  %8.1f MiB/s",
+                     100.0 * static_cast<double>(r.bytes) / static_cast<double>(expected),
                      static_cast<double>(r.bytes) / (1 << 20), static_cast<double>(r.bytes) / (1 << 20) / secs);
         last_report = now;
         showed_progress = true;

@@ -8,19 +8,18 @@
  *
  *   compat-hello
  */
-#include <p2p.h>
-
 #include <arpa/inet.h>
+#include <p2p.h>
 #include <stdio.h>
 #include <string.h>
 
 static GUID hello_type = {0x9a0b3c51, 0x2f1e, 0x4d7a, {0x81, 0x3c, 0x5e, 0x60, 0x12, 0x77, 0xa4, 0x0d}};
 
 /* Waits (at most ~5 s) for an event of `type`; the caller frees it. */
-static PEER_GRAPH_EVENT_DATA *wait_for(HANDLE event, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type) {
+static PEER_GRAPH_EVENT_DATA* wait_for(HANDLE event, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type) {
   int round;
   for (round = 0; round < 50; ++round) {
-    PEER_GRAPH_EVENT_DATA *data = NULL;
+    PEER_GRAPH_EVENT_DATA* data = NULL;
     while (PeerGraphGetEventData(reg, &data) == S_OK) {
       if (data->eventType == type) return data;
       PeerGraphFreeData(data);
@@ -32,11 +31,11 @@ static PEER_GRAPH_EVENT_DATA *wait_for(HANDLE event, HPEEREVENT reg, PEER_GRAPH_
 
 int main(void) {
   PEER_VERSION_DATA version;
-  PEER_NODE_INFO *self = NULL;
+  PEER_NODE_INFO* self = NULL;
   PEER_GRAPH_PROPERTIES props;
   PEER_GRAPH_EVENT_REGISTRATION regs[2];
   PEER_ADDRESS addr;
-  PEER_GRAPH_EVENT_DATA *ev;
+  PEER_GRAPH_EVENT_DATA* ev;
   WCHAR graph_id[] = L"hello-example", creator[] = L"alice";
   HGRAPH alice = NULL, bob = NULL;
   HANDLE alice_event = CreateEvent(NULL, FALSE, FALSE, NULL), bob_event = CreateEvent(NULL, FALSE, FALSE, NULL);
@@ -61,8 +60,7 @@ int main(void) {
   PeerGraphDelete(graph_id, creator, L"hello-alice.db");
   if (FAILED(PeerGraphCreate(&props, L"hello-alice.db", NULL, &alice)) ||
       FAILED(PeerGraphRegisterEvent(alice, alice_event, 2, regs, &alice_reg)) ||
-      FAILED(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0)) ||
-      FAILED(PeerGraphGetNodeInfo(alice, 0, &self)))
+      FAILED(PeerGraphListen(alice, PEER_GRAPH_SCOPE_LOOPBACK, 0, 0)) || FAILED(PeerGraphGetNodeInfo(alice, 0, &self)))
     goto done;
   if (self->cAddresses == 0) {
     PeerGraphFreeData(self);
@@ -77,7 +75,8 @@ int main(void) {
 
   if (FAILED(PeerGraphConnect(bob, NULL, &addr, &connection))) goto done;
   ev = wait_for(bob_event, bob_reg, PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION);
-  if (!ev || ev->connectionChangeData.status != PEER_CONNECTED || ev->connectionChangeData.ullConnectionId != connection) {
+  if (!ev || ev->connectionChangeData.status != PEER_CONNECTED ||
+      ev->connectionChangeData.ullConnectionId != connection) {
     fprintf(stderr, "bob: no connection\n");
     PeerGraphFreeData(ev);
     goto done;
@@ -87,7 +86,7 @@ int main(void) {
   if (FAILED(PeerGraphSendData(bob, connection, &hello_type, sizeof text, text))) goto done;
   ev = wait_for(alice_event, alice_reg, PEER_GRAPH_EVENT_INCOMING_DATA);
   if (!ev) goto done;
-  printf("alice hears: %s\n", (const char *)ev->incomingData.data.pbData);
+  printf("alice hears: %s\n", (const char*)ev->incomingData.data.pbData);
   PeerGraphFreeData(ev);
   rc = 0;
 

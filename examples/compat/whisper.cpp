@@ -10,14 +10,12 @@
 // connection. Each node waits on its Win32 event and drains its events.
 //
 //   compat-whisper
-#include <p2p.h>
-
 #include <arpa/inet.h>
-
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
+#include <p2p.h>
 
 namespace {
 

@@ -106,7 +106,7 @@ class basic_connection {
   template <typename Token = default_token>
   auto send(const guid& type, asio::const_buffer data, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_copy<Executor, Transport>{impl_},
-                                                             token, type, data);
+                                                              token, type, data);
   }
 
   /// Sends `data` as a message of type `type`, taking the vector over: a
@@ -118,7 +118,7 @@ class basic_connection {
   template <typename Token = default_token>
   auto send(const guid& type, std::vector<std::uint8_t>&& data, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_owned<Executor, Transport>{impl_},
-                                                             token, type, std::move(data));
+                                                              token, type, std::move(data));
   }
 
   /// Completes once everything queued before it has been written to the socket.
@@ -129,7 +129,7 @@ class basic_connection {
   template <typename Token = default_token>
   auto flush(Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_flush<Executor, Transport>{impl_},
-                                                             token);
+                                                              token);
   }
 
   /// Closes the connection in order (PeerGraphCloseDirectConnection; for a
@@ -144,7 +144,7 @@ class basic_connection {
   template <typename Token = default_token>
   auto close(Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_close<Executor, Transport>{impl_},
-                                                             token);
+                                                              token);
   }
 
  private:

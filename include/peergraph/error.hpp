@@ -16,38 +16,38 @@ namespace peergraph {
 /// API-level errors. Each value corresponds to exactly one documented
 /// HRESULT of the Peer Graphing API (see to_hresult()); the comment names it.
 enum class errc {
-  invalid_argument = 1,         ///< E_INVALIDARG
-  out_of_memory,                ///< E_OUTOFMEMORY
-  not_initialized,              ///< PEER_E_NOT_INITIALIZED
-  unsupported_version,          ///< PEER_E_UNSUPPORTED_VERSION
-  invalid_graph,                ///< PEER_E_INVALID_GRAPH (closed or unknown graph)
-  duplicate_graph,              ///< PEER_E_DUPLICATE_GRAPH
-  graph_not_ready,              ///< PEER_E_GRAPH_NOT_READY (never synchronized)
-  graph_shutting_down,          ///< PEER_E_GRAPH_SHUTTING_DOWN
-  already_listening,            ///< PEER_E_ALREADY_LISTENING
-  already_exists,               ///< PEER_E_ALREADY_EXISTS (neighbor already connected)
-  connect_self,                 ///< PEER_E_CONNECT_SELF
-  connection_refused,           ///< PEER_E_CONNECTION_REFUSED
-  connection_failed,            ///< PEER_E_CONNECTION_FAILED
-  connection_not_authenticated, ///< PEER_E_CONNECTION_NOT_AUTHENTICATED
-  connection_not_found,         ///< PEER_E_CONNECTION_NOT_FOUND
-  node_not_found,               ///< PEER_E_NODE_NOT_FOUND
-  not_found,                    ///< PEER_E_NOT_FOUND
-  timeout,                      ///< PEER_E_TIMEOUT
-  invalid_address,              ///< PEER_E_INVALID_ADDRESS
-  unable_to_listen,             ///< PEER_E_UNABLE_TO_LISTEN
-  event_handle_not_found,       ///< PEER_E_EVENT_HANDLE_NOT_FOUND
-  max_message_size_exceeded,    ///< PEER_E_MAX_RECORD_SIZE_EXCEEDED (message above the configured maximum)
-  access_denied,                ///< E_ACCESSDENIED (only the creator may change a graph's properties)
+  invalid_argument = 1,          ///< E_INVALIDARG
+  out_of_memory,                 ///< E_OUTOFMEMORY
+  not_initialized,               ///< PEER_E_NOT_INITIALIZED
+  unsupported_version,           ///< PEER_E_UNSUPPORTED_VERSION
+  invalid_graph,                 ///< PEER_E_INVALID_GRAPH (closed or unknown graph)
+  duplicate_graph,               ///< PEER_E_DUPLICATE_GRAPH
+  graph_not_ready,               ///< PEER_E_GRAPH_NOT_READY (never synchronized)
+  graph_shutting_down,           ///< PEER_E_GRAPH_SHUTTING_DOWN
+  already_listening,             ///< PEER_E_ALREADY_LISTENING
+  already_exists,                ///< PEER_E_ALREADY_EXISTS (neighbor already connected)
+  connect_self,                  ///< PEER_E_CONNECT_SELF
+  connection_refused,            ///< PEER_E_CONNECTION_REFUSED
+  connection_failed,             ///< PEER_E_CONNECTION_FAILED
+  connection_not_authenticated,  ///< PEER_E_CONNECTION_NOT_AUTHENTICATED
+  connection_not_found,          ///< PEER_E_CONNECTION_NOT_FOUND
+  node_not_found,                ///< PEER_E_NODE_NOT_FOUND
+  not_found,                     ///< PEER_E_NOT_FOUND
+  timeout,                       ///< PEER_E_TIMEOUT
+  invalid_address,               ///< PEER_E_INVALID_ADDRESS
+  unable_to_listen,              ///< PEER_E_UNABLE_TO_LISTEN
+  event_handle_not_found,        ///< PEER_E_EVENT_HANDLE_NOT_FOUND
+  max_message_size_exceeded,     ///< PEER_E_MAX_RECORD_SIZE_EXCEEDED (message above the configured maximum)
+  access_denied,                 ///< E_ACCESSDENIED (only the creator may change a graph's properties)
 };
 
 /// Broad conditions for matching errors from any category:
 /// `if (ec == peergraph::condition::refused) ...`
 enum class condition {
-  refused = 1,        ///< the remote node declined the connection
-  timed_out,          ///< an operation or the handshake ran out of time
-  closed,             ///< the connection or graph was closed
-  protocol_violation, ///< the remote sent something the protocol forbids
+  refused = 1,         ///< the remote node declined the connection
+  timed_out,           ///< an operation or the handshake ran out of time
+  closed,              ///< the connection or graph was closed
+  protocol_violation,  ///< the remote sent something the protocol forbids
 };
 
 }  // namespace peergraph
@@ -72,26 +72,39 @@ struct hresult_entry {
 inline constexpr hresult_entry hresult_table[] = {
     {errc::invalid_argument, static_cast<std::int32_t>(0x80070057u), "E_INVALIDARG", "invalid argument"},
     {errc::out_of_memory, static_cast<std::int32_t>(0x8007000Eu), "E_OUTOFMEMORY", "out of memory"},
-    {errc::not_initialized, static_cast<std::int32_t>(0x80630002u), "PEER_E_NOT_INITIALIZED", "peer graphing not initialized"},
-    {errc::unsupported_version, static_cast<std::int32_t>(0x80632090u), "PEER_E_UNSUPPORTED_VERSION", "unsupported version"},
+    {errc::not_initialized, static_cast<std::int32_t>(0x80630002u), "PEER_E_NOT_INITIALIZED",
+     "peer graphing not initialized"},
+    {errc::unsupported_version, static_cast<std::int32_t>(0x80632090u), "PEER_E_UNSUPPORTED_VERSION",
+     "unsupported version"},
     {errc::invalid_graph, static_cast<std::int32_t>(0x80630010u), "PEER_E_INVALID_GRAPH", "invalid or closed graph"},
     {errc::duplicate_graph, static_cast<std::int32_t>(0x80630012u), "PEER_E_DUPLICATE_GRAPH", "graph already exists"},
-    {errc::graph_not_ready, static_cast<std::int32_t>(0x80630013u), "PEER_E_GRAPH_NOT_READY", "graph has not synchronized yet"},
-    {errc::graph_shutting_down, static_cast<std::int32_t>(0x80630014u), "PEER_E_GRAPH_SHUTTING_DOWN", "graph is shutting down"},
-    {errc::already_listening, static_cast<std::int32_t>(0x80630107u), "PEER_E_ALREADY_LISTENING", "already listening on that address"},
-    {errc::already_exists, static_cast<std::int32_t>(0x800700B7u), "PEER_E_ALREADY_EXISTS", "a connection to that node already exists"},
-    {errc::connect_self, static_cast<std::int32_t>(0x80630106u), "PEER_E_CONNECT_SELF", "cannot connect to the local node"},
-    {errc::connection_refused, static_cast<std::int32_t>(0x8063010Bu), "PEER_E_CONNECTION_REFUSED", "connection refused by the remote node"},
+    {errc::graph_not_ready, static_cast<std::int32_t>(0x80630013u), "PEER_E_GRAPH_NOT_READY",
+     "graph has not synchronized yet"},
+    {errc::graph_shutting_down, static_cast<std::int32_t>(0x80630014u), "PEER_E_GRAPH_SHUTTING_DOWN",
+     "graph is shutting down"},
+    {errc::already_listening, static_cast<std::int32_t>(0x80630107u), "PEER_E_ALREADY_LISTENING",
+     "already listening on that address"},
+    {errc::already_exists, static_cast<std::int32_t>(0x800700B7u), "PEER_E_ALREADY_EXISTS",
+     "a connection to that node already exists"},
+    {errc::connect_self, static_cast<std::int32_t>(0x80630106u), "PEER_E_CONNECT_SELF",
+     "cannot connect to the local node"},
+    {errc::connection_refused, static_cast<std::int32_t>(0x8063010Bu), "PEER_E_CONNECTION_REFUSED",
+     "connection refused by the remote node"},
     {errc::connection_failed, static_cast<std::int32_t>(0x80630109u), "PEER_E_CONNECTION_FAILED", "connection failed"},
-    {errc::connection_not_authenticated, static_cast<std::int32_t>(0x8063010Au), "PEER_E_CONNECTION_NOT_AUTHENTICATED", "connection lost during authentication"},
-    {errc::connection_not_found, static_cast<std::int32_t>(0x80630103u), "PEER_E_CONNECTION_NOT_FOUND", "no connection with that id"},
+    {errc::connection_not_authenticated, static_cast<std::int32_t>(0x8063010Au), "PEER_E_CONNECTION_NOT_AUTHENTICATED",
+     "connection lost during authentication"},
+    {errc::connection_not_found, static_cast<std::int32_t>(0x80630103u), "PEER_E_CONNECTION_NOT_FOUND",
+     "no connection with that id"},
     {errc::node_not_found, static_cast<std::int32_t>(0x80630108u), "PEER_E_NODE_NOT_FOUND", "no node with that id"},
     {errc::not_found, static_cast<std::int32_t>(0x80070490u), "PEER_E_NOT_FOUND", "not found"},
     {errc::timeout, static_cast<std::int32_t>(0x80637005u), "PEER_E_TIMEOUT", "operation timed out"},
     {errc::invalid_address, static_cast<std::int32_t>(0x80637007u), "PEER_E_INVALID_ADDRESS", "invalid address"},
-    {errc::unable_to_listen, static_cast<std::int32_t>(0x80632096u), "PEER_E_UNABLE_TO_LISTEN", "unable to listen on that address"},
-    {errc::event_handle_not_found, static_cast<std::int32_t>(0x80630501u), "PEER_E_EVENT_HANDLE_NOT_FOUND", "unknown event registration"},
-    {errc::max_message_size_exceeded, static_cast<std::int32_t>(0x80630304u), "PEER_E_MAX_RECORD_SIZE_EXCEEDED", "message larger than the configured maximum"},
+    {errc::unable_to_listen, static_cast<std::int32_t>(0x80632096u), "PEER_E_UNABLE_TO_LISTEN",
+     "unable to listen on that address"},
+    {errc::event_handle_not_found, static_cast<std::int32_t>(0x80630501u), "PEER_E_EVENT_HANDLE_NOT_FOUND",
+     "unknown event registration"},
+    {errc::max_message_size_exceeded, static_cast<std::int32_t>(0x80630304u), "PEER_E_MAX_RECORD_SIZE_EXCEEDED",
+     "message larger than the configured maximum"},
     {errc::access_denied, static_cast<std::int32_t>(0x80070005u), "E_ACCESSDENIED", "access denied"},
 };
 
@@ -116,10 +129,14 @@ class condition_category_impl final : public std::error_category {
   const char* name() const noexcept override { return "peergraph.condition"; }
   std::string message(int ev) const override {
     switch (static_cast<condition>(ev)) {
-      case condition::refused: return "refused";
-      case condition::timed_out: return "timed out";
-      case condition::closed: return "closed";
-      case condition::protocol_violation: return "protocol violation";
+      case condition::refused:
+        return "refused";
+      case condition::timed_out:
+        return "timed out";
+      case condition::closed:
+        return "closed";
+      case condition::protocol_violation:
+        return "protocol violation";
     }
     return "unknown peergraph condition";
   }
@@ -167,7 +184,8 @@ inline std::int32_t to_hresult(const std::error_code& ec) noexcept {
     if (ec == protocol::error::self_connection) return detail::find_entry(errc::connect_self)->hresult;
     return detail::find_entry(errc::connection_failed)->hresult;
   }
-  if (ec == asio::error::connection_refused || ec == std::errc::connection_refused) return detail::find_entry(errc::connection_refused)->hresult;
+  if (ec == asio::error::connection_refused || ec == std::errc::connection_refused)
+    return detail::find_entry(errc::connection_refused)->hresult;
   return detail::find_entry(errc::connection_failed)->hresult;
 }
 
@@ -179,10 +197,12 @@ inline bool errc_category_impl::equivalent(int ev, const std::error_condition& c
     case condition::refused:
       return ev == static_cast<int>(errc::connection_refused) || ev == static_cast<int>(errc::already_exists) ||
              ev == static_cast<int>(errc::connect_self);
-    case condition::timed_out: return ev == static_cast<int>(errc::timeout);
+    case condition::timed_out:
+      return ev == static_cast<int>(errc::timeout);
     case condition::closed:
       return ev == static_cast<int>(errc::invalid_graph) || ev == static_cast<int>(errc::graph_shutting_down);
-    case condition::protocol_violation: return false;
+    case condition::protocol_violation:
+      return false;
   }
   return false;
 }
@@ -211,5 +231,4 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
 }  // namespace detail
 }  // namespace peergraph
 
-
-#endif // PEERGRAPH_ERROR_HPP
+#endif  // PEERGRAPH_ERROR_HPP

@@ -123,7 +123,7 @@ class event_mask {
   }
   /// Every kind.
   static constexpr event_mask all() noexcept {
-    return event_mask((std::uint32_t{1} << std::variant_size_v<any_event>) - 1);
+    return event_mask((std::uint32_t{1} << std::variant_size_v<any_event>)-1);
   }
   /// From raw bits (bit i is any_event's alternative i); bits beyond the
   /// known kinds are dropped.
@@ -132,9 +132,7 @@ class event_mask {
   constexpr std::uint32_t bits() const noexcept { return bits_; }
   constexpr bool empty() const noexcept { return bits_ == 0; }
   /// True if events with `any_event::index()` equal to `index` are in the set.
-  constexpr bool contains_index(std::size_t index) const noexcept {
-    return index < 32 && (bits_ >> index) & 1u;
-  }
+  constexpr bool contains_index(std::size_t index) const noexcept { return index < 32 && (bits_ >> index) & 1u; }
   template <graph_event E>
   constexpr bool contains() const noexcept {
     return contains_index(event_index<E>);
@@ -154,4 +152,4 @@ class event_mask {
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_EVENTS_HPP
+#endif  // PEERGRAPH_EVENTS_HPP

@@ -165,4 +165,4 @@ struct fmt::formatter<peergraph::guid> {
   }
 };
 
-#endif // PEERGRAPH_GUID_HPP
+#endif  // PEERGRAPH_GUID_HPP

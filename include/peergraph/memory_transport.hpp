@@ -487,4 +487,4 @@ inline memory_transport memory_network::transport() const noexcept { return memo
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_MEMORY_TRANSPORT_HPP
+#endif  // PEERGRAPH_MEMORY_TRANSPORT_HPP

@@ -19,10 +19,10 @@ enum class graph_scope : std::uint32_t { any = 0, global = 1, site_local = 2, li
 /// The replicated properties of a graph (PEER_GRAPH_PROPERTIES), given when a
 /// graph is created. Identifiers are UTF-8 strings of 1 to 255 bytes.
 struct graph_properties {
-  std::string graph_id{};        ///< names the graph; required
-  std::string creator_id{};      ///< the creating peer's id; also the local peer id; required
-  std::string friendly_name{};   ///< optional, at most 255 bytes
-  std::string comment{};         ///< optional, at most 511 bytes
+  std::string graph_id{};       ///< names the graph; required
+  std::string creator_id{};     ///< the creating peer's id; also the local peer id; required
+  std::string friendly_name{};  ///< optional, at most 255 bytes
+  std::string comment{};        ///< optional, at most 511 bytes
   graph_scope scope = graph_scope::global;
   /// Seconds a presence record lives unless re-published; nodes re-publish
   /// at half of it. As documented: 300 s (tests use 1 or 2).
@@ -31,7 +31,7 @@ struct graph_properties {
   /// that call set_presence(true)); N: at most about N nodes, those with the
   /// N smallest node ids among the publishers (see docs/presence.md).
   std::int32_t presence_max = -1;
-  std::uint32_t max_record_size = 0;           ///< 0: the documented default
+  std::uint32_t max_record_size = 0;  ///< 0: the documented default
   /// PEER_GRAPH_PROPERTY_FLAGS (heartbeats 0x1, defer expiration 0x2), replicated with the rest.
   std::uint32_t flags = 0;
 };
@@ -115,4 +115,4 @@ struct subscribe_options {
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_OPTIONS_HPP
+#endif  // PEERGRAPH_OPTIONS_HPP

@@ -14,4 +14,4 @@
 #include <peergraph/transport.hpp>
 #include <peergraph/types.hpp>
 
-#endif // PEERGRAPH_PEERGRAPH_HPP
+#endif  // PEERGRAPH_PEERGRAPH_HPP

@@ -88,4 +88,4 @@ class tcp_transport {
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_TRANSPORT_HPP
+#endif  // PEERGRAPH_TRANSPORT_HPP

@@ -52,9 +52,9 @@ class graph_status {
 struct connection_info {
   connection_id id = 0;
   connection_kind kind = connection_kind::neighbor;
-  node_id node = 0;        ///< remote node id; 0 while the handshake has not told it
-  std::string peer_id;     ///< remote peer id; empty while unknown
-  endpoint address;        ///< remote TCP endpoint
+  node_id node = 0;     ///< remote node id; 0 while the handshake has not told it
+  std::string peer_id;  ///< remote peer id; empty while unknown
+  endpoint address;     ///< remote TCP endpoint
 };
 
 /// What is known about one node of the graph through its presence
@@ -89,18 +89,24 @@ struct graph_stats {
 
 inline std::string_view to_string(node_change c) noexcept {
   switch (c) {
-    case node_change::connected: return "connected";
-    case node_change::disconnected: return "disconnected";
-    case node_change::updated: return "updated";
+    case node_change::connected:
+      return "connected";
+    case node_change::disconnected:
+      return "disconnected";
+    case node_change::updated:
+      return "updated";
   }
   return "unknown";
 }
 
 inline std::string_view to_string(connection_status s) noexcept {
   switch (s) {
-    case connection_status::connected: return "connected";
-    case connection_status::disconnected: return "disconnected";
-    case connection_status::failed: return "failed";
+    case connection_status::connected:
+      return "connected";
+    case connection_status::disconnected:
+      return "disconnected";
+    case connection_status::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -117,4 +123,4 @@ inline std::string to_string(const endpoint& ep) {
 
 }  // namespace peergraph
 
-#endif // PEERGRAPH_TYPES_HPP
+#endif  // PEERGRAPH_TYPES_HPP

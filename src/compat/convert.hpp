@@ -35,7 +35,8 @@ struct header_code {
 };
 
 // What p2p.h defines for every HRESULT the core's table names.
-#define PEERGRAPH_COMPAT_CODE(name) header_code{#name, name}
+#define PEERGRAPH_COMPAT_CODE(name) \
+  header_code { #name, name }
 inline constexpr header_code header_codes[] = {
     PEERGRAPH_COMPAT_CODE(E_INVALIDARG),
     PEERGRAPH_COMPAT_CODE(E_OUTOFMEMORY),

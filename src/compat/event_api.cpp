@@ -73,18 +73,24 @@ std::optional<event_mask> kinds_of(const PEER_GRAPH_EVENT_REGISTRATION& r) {
 
 PEER_CONNECTION_STATUS to_peer(connection_status s) {
   switch (s) {
-    case connection_status::connected: return PEER_CONNECTED;
-    case connection_status::disconnected: return PEER_DISCONNECTED;
-    case connection_status::failed: return PEER_CONNECTION_FAILED;
+    case connection_status::connected:
+      return PEER_CONNECTED;
+    case connection_status::disconnected:
+      return PEER_DISCONNECTED;
+    case connection_status::failed:
+      return PEER_CONNECTION_FAILED;
   }
   return PEER_CONNECTION_FAILED;
 }
 
 PEER_NODE_CHANGE_TYPE to_peer(node_change c) {
   switch (c) {
-    case node_change::connected: return PEER_NODE_CHANGE_CONNECTED;
-    case node_change::disconnected: return PEER_NODE_CHANGE_DISCONNECTED;
-    case node_change::updated: return PEER_NODE_CHANGE_UPDATED;
+    case node_change::connected:
+      return PEER_NODE_CHANGE_CONNECTED;
+    case node_change::disconnected:
+      return PEER_NODE_CHANGE_DISCONNECTED;
+    case node_change::updated:
+      return PEER_NODE_CHANGE_UPDATED;
   }
   return PEER_NODE_CHANGE_UPDATED;
 }

@@ -2,7 +2,6 @@
  * same sizes, since DWORD/ULONG are 32-bit in both), from the facts sheet's
  * Windows x64 figures. Checked at compile time; included by test_c.c. */
 #include <p2p.h>
-
 #include <stddef.h>
 
 #if defined(__x86_64__) || defined(__aarch64__)

@@ -5,19 +5,17 @@
 
 #include <peergraph/config.hpp>
 
-#include <p2p.h>
-
-#include <arpa/inet.h>
-
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <p2p.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,7 +58,9 @@ inline PEER_GRAPH_PROPERTIES properties(PWSTR graph_id, PWSTR creator) {
 /// other test uses, its creator's peer id, and properties naming both.
 struct started {
   explicit started(const wchar_t* graph_base, std::wstring creator_id = L"me")
-      : graph_id(unique(graph_base)), creator(std::move(creator_id)), props(properties(graph_id.data(), creator.data())) {
+      : graph_id(unique(graph_base)),
+        creator(std::move(creator_id)),
+        props(properties(graph_id.data(), creator.data())) {
     REQUIRE(s.started == S_OK);
   }
   session s;
@@ -137,12 +137,10 @@ struct node {
   HPEEREVENT reg = nullptr;
 
   HRESULT register_all() {
-    PEER_GRAPH_EVENT_REGISTRATION r[] = {{PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},
-                                         {PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, nullptr},
-                                         {PEER_GRAPH_EVENT_DIRECT_CONNECTION, nullptr},
-                                         {PEER_GRAPH_EVENT_INCOMING_DATA, nullptr},
-                                         {PEER_GRAPH_EVENT_NODE_CHANGED, nullptr},
-                                         {PEER_GRAPH_EVENT_CONNECTION_REQUIRED, nullptr}};
+    PEER_GRAPH_EVENT_REGISTRATION r[] = {
+        {PEER_GRAPH_EVENT_STATUS_CHANGED, nullptr},    {PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION, nullptr},
+        {PEER_GRAPH_EVENT_DIRECT_CONNECTION, nullptr}, {PEER_GRAPH_EVENT_INCOMING_DATA, nullptr},
+        {PEER_GRAPH_EVENT_NODE_CHANGED, nullptr},      {PEER_GRAPH_EVENT_CONNECTION_REQUIRED, nullptr}};
     return PeerGraphRegisterEvent(graph, event, 6, r, &reg);
   }
   bool wait(const std::function<bool(const PEER_GRAPH_EVENT_DATA&)>& pred,
@@ -170,7 +168,6 @@ inline bool is_node_change(const PEER_GRAPH_EVENT_DATA& e, PEER_NODE_CHANGE_TYPE
   return e.eventType == PEER_GRAPH_EVENT_NODE_CHANGED && e.nodeChangeData.changeType == change &&
          e.nodeChangeData.ullNodeId == node;
 }
-
 
 /// Alice creates and listens, Bob opens; both register for everything.
 /// `adjust` may change Alice's properties before the create, `scope` her listen.

@@ -8,24 +8,23 @@
 #include <string.h>
 
 static int failures = 0;
-#define EXPECT(cond)                                                  \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define EXPECT(cond)                                                     \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
       fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
+      ++failures;                                                        \
+    }                                                                    \
   } while (0)
 
 static const GUID chat_type = {0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0x57, 0xb0}};
 
-
 /* Waits for an event of `type` (and, if `status` is non-zero, that connection
  * status), draining and freeing everything else; the event comes back in
  * *out for the caller to free. */
-static int wait_event(HANDLE ev, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type, int status, PEER_GRAPH_EVENT_DATA **out) {
+static int wait_event(HANDLE ev, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type, int status, PEER_GRAPH_EVENT_DATA** out) {
   int rounds;
   for (rounds = 0; rounds < 100; ++rounds) {
-    PEER_GRAPH_EVENT_DATA *data = NULL;
+    PEER_GRAPH_EVENT_DATA* data = NULL;
     HRESULT hr;
     while ((hr = PeerGraphGetEventData(reg, &data)) == S_OK) {
       if (data->eventType == type && (status == 0 || (int)data->connectionChangeData.status == status)) {
@@ -43,10 +42,10 @@ static int wait_event(HANDLE ev, HPEEREVENT reg, PEER_GRAPH_EVENT_TYPE type, int
 /* Drains until both the NODE_CHANGED (connected) event for `peer` and a
  * STATUS_CHANGED event with the synchronized flag have arrived; the node's id
  * goes to *node. */
-static int wait_node_and_sync(HANDLE ev, HPEEREVENT reg, PCWSTR peer, ULONGLONG *node) {
+static int wait_node_and_sync(HANDLE ev, HPEEREVENT reg, PCWSTR peer, ULONGLONG* node) {
   int rounds, synced = 0, seen = 0;
   for (rounds = 0; rounds < 100 && !(synced && seen); ++rounds) {
-    PEER_GRAPH_EVENT_DATA *data = NULL;
+    PEER_GRAPH_EVENT_DATA* data = NULL;
     while (PeerGraphGetEventData(reg, &data) == S_OK) {
       if (data->eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (data->dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED))
         synced = 1;
@@ -69,7 +68,7 @@ int main(void) {
   PEER_GRAPH_EVENT_REGISTRATION regs[4];
   PEER_NODE_INFO *info = NULL, **nodes = NULL;
   ULONGLONG alice_node = 0, seen_node = 0;
-  PEER_GRAPH_EVENT_DATA *data = NULL;
+  PEER_GRAPH_EVENT_DATA* data = NULL;
   PEER_ADDRESS addr;
   HGRAPH alice = NULL, bob = NULL;
   HANDLE alice_event, bob_event;
@@ -77,7 +76,7 @@ int main(void) {
   HPEERENUM en = NULL;
   ULONGLONG connection = 0, alice_side = 0;
   ULONG count = 0;
-  PVOID *items = NULL;
+  PVOID* items = NULL;
   DWORD status = 0;
   const char text[] = "hello from C";
   WORD port = 0;
@@ -103,7 +102,7 @@ int main(void) {
   regs[0].eventType = PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION;
   regs[0].pType = NULL;
   regs[1].eventType = PEER_GRAPH_EVENT_INCOMING_DATA;
-  regs[1].pType = (GUID *)&chat_type;
+  regs[1].pType = (GUID*)&chat_type;
   regs[2].eventType = PEER_GRAPH_EVENT_STATUS_CHANGED;
   regs[2].pType = NULL;
   regs[3].eventType = PEER_GRAPH_EVENT_NODE_CHANGED;
@@ -149,7 +148,7 @@ int main(void) {
   EXPECT(seen_node == alice_node);
   EXPECT(PeerGraphEnumNodes(bob, L"alice", &en) == S_OK);
   EXPECT(PeerGraphGetItemCount(en, &count) == S_OK && count == 1);
-  EXPECT(PeerGraphGetNextItem(en, &count, (PVOID **)&nodes) == S_OK && count == 1);
+  EXPECT(PeerGraphGetNextItem(en, &count, (PVOID**)&nodes) == S_OK && count == 1);
   if (count == 1) {
     EXPECT(nodes[0]->ullNodeId == alice_node);
     EXPECT(nodes[0]->cAddresses == 1 && ntohs(nodes[0]->pAddresses[0].sin6.sin6_port) == port);
@@ -165,7 +164,7 @@ int main(void) {
   count = 4;
   EXPECT(PeerGraphGetNextItem(en, &count, &items) == S_OK && count == 1);
   if (count == 1) {
-    PEER_CONNECTION_INFO *info = (PEER_CONNECTION_INFO *)items[0];
+    PEER_CONNECTION_INFO* info = (PEER_CONNECTION_INFO*)items[0];
     EXPECT(info->ullConnectionId == alice_side);
     EXPECT(wcscmp(info->pwzPeerId, L"bob") == 0);
   }

@@ -109,7 +109,7 @@ TEST_CASE("a failed connect is reported by event under the returned id", "[compa
   node n;
   REQUIRE(PeerGraphOpen(id.c_str(), L"lonely", L"f.db", nullptr, 0, nullptr, &n.graph) == PEER_S_GRAPH_DATA_CREATED);
   REQUIRE(n.register_all() == S_OK);
-  auto addr = loopback(free_port());  // nobody listens there
+  auto addr = loopback(free_port());                                    // nobody listens there
   REQUIRE(PeerGraphConnect(n.graph, nullptr, &addr, nullptr) == S_OK);  // a NULL id pointer is fine
   ULONGLONG cid = 0;
   auto addr2 = loopback(free_port());

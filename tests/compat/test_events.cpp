@@ -21,7 +21,7 @@ TEST_CASE("Win32 events: auto- and manual-reset, timeouts, pollable descriptor",
   CHECK(SetEvent(a));
   CHECK(SetEvent(a));
   CHECK(WaitForSingleObject(a, INFINITE) == WAIT_OBJECT_0);
-  CHECK(WaitForSingleObject(a, 0) == WAIT_TIMEOUT);  // auto-reset: one wait takes it
+  CHECK(WaitForSingleObject(a, 0) == WAIT_TIMEOUT);   // auto-reset: one wait takes it
   CHECK(WaitForSingleObject(m, 0) == WAIT_OBJECT_0);  // initially set
   CHECK(WaitForSingleObject(m, 0) == WAIT_OBJECT_0);  // manual: stays set
   CHECK(ResetEvent(m));

@@ -27,7 +27,10 @@ awaitable<void> serve_one_reply(tcp::acceptor& server, bytes reply) {
 // does with whatever a TCP peer sends.
 struct fixture {
   explicit fixture(asio::io_context& io, pg::graph_options o = fast_options())
-      : w(io), a(w.creator("alice", o)), b(w.joiner("bob", o)), events(a.subscribe<pg::neighbor_connection_event>()),
+      : w(io),
+        a(w.creator("alice", o)),
+        b(w.joiner("bob", o)),
+        events(a.subscribe<pg::neighbor_connection_event>()),
         ep(a.listen(loopback6())) {}
 
   // A well-behaved neighbor, to show that it is not disturbed.

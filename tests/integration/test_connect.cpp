@@ -197,40 +197,42 @@ awaitable<void> dial(pg::graph& g, pg::endpoint ep, std::error_code& result, int
 }  // namespace
 
 TEST_CASE("two nodes that dial each other at once end with exactly one link", "[connect]") {
-  run([](asio::io_context& io) -> awaitable<void> {
-    // The interleaving differs from round to round; whatever it is, one
-    // link must remain, and the same one on both sides.
-    for (int round = 0; round < 20; ++round) {
-      auto a = tcp_nodes(io).creator("alice");
-      auto b = tcp_nodes(io).creator("bob");
-      const auto ea = a.listen(loopback6());
-      const auto eb = b.listen(loopback6());
-      std::error_code ab, ba;
-      int done = 0;
-      asio::co_spawn(io, dial(a, eb, ab, done), asio::detached);
-      asio::co_spawn(io, dial(b, ea, ba, done), asio::detached);
-      for (int i = 0; i < 500 && done < 2; ++i) co_await sleep_for(2ms);
-      REQUIRE(done == 2);
-      CHECK((!ab || !ba));  // at least one connect succeeded
-      if (ab) CHECK(ab == pg::errc::already_exists);
-      if (ba) CHECK(ba == pg::errc::already_exists);
-      // Let the loser's link close on both ends.
-      for (int i = 0; i < 500; ++i) {
-        if (a.connections(pg::connection_kind::neighbor).size() == 1 &&
-            b.connections(pg::connection_kind::neighbor).size() == 1)
-          break;
-        co_await sleep_for(2ms);
-      }
-      const auto at_a = a.connections(pg::connection_kind::neighbor);
-      const auto at_b = b.connections(pg::connection_kind::neighbor);
-      REQUIRE(at_a.size() == 1);
-      REQUIRE(at_b.size() == 1);
-      CHECK(at_a[0].node == b.id());
-      CHECK(at_b[0].node == a.id());
-      a.close();
-      b.close();
-    }
-  }, 30'000ms);
+  run(
+      [](asio::io_context& io) -> awaitable<void> {
+        // The interleaving differs from round to round; whatever it is, one
+        // link must remain, and the same one on both sides.
+        for (int round = 0; round < 20; ++round) {
+          auto a = tcp_nodes(io).creator("alice");
+          auto b = tcp_nodes(io).creator("bob");
+          const auto ea = a.listen(loopback6());
+          const auto eb = b.listen(loopback6());
+          std::error_code ab, ba;
+          int done = 0;
+          asio::co_spawn(io, dial(a, eb, ab, done), asio::detached);
+          asio::co_spawn(io, dial(b, ea, ba, done), asio::detached);
+          for (int i = 0; i < 500 && done < 2; ++i) co_await sleep_for(2ms);
+          REQUIRE(done == 2);
+          CHECK((!ab || !ba));  // at least one connect succeeded
+          if (ab) CHECK(ab == pg::errc::already_exists);
+          if (ba) CHECK(ba == pg::errc::already_exists);
+          // Let the loser's link close on both ends.
+          for (int i = 0; i < 500; ++i) {
+            if (a.connections(pg::connection_kind::neighbor).size() == 1 &&
+                b.connections(pg::connection_kind::neighbor).size() == 1)
+              break;
+            co_await sleep_for(2ms);
+          }
+          const auto at_a = a.connections(pg::connection_kind::neighbor);
+          const auto at_b = b.connections(pg::connection_kind::neighbor);
+          REQUIRE(at_a.size() == 1);
+          REQUIRE(at_b.size() == 1);
+          CHECK(at_a[0].node == b.id());
+          CHECK(at_b[0].node == a.id());
+          a.close();
+          b.close();
+        }
+      },
+      30'000ms);
 }
 
 TEST_CASE("connecting to one's own node fails with connect_self", "[connect]") {
@@ -344,7 +346,8 @@ TEST_CASE("connect can be cancelled", "[connect][cancel]") {
     asio::cancellation_signal signal;
     std::error_code result;
     call_counter counter;
-    b.connect(silent.local_endpoint(), asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, pg::connection) {
+    b.connect(silent.local_endpoint(),
+              asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, pg::connection) {
                 ++counter.calls;
                 result = ec;
               }));
@@ -510,8 +513,8 @@ TEST_CASE("another transport plugs in through the template parameter", "[connect
   run([](asio::io_context& io) -> awaitable<void> {
     using counted_graph = pg::basic_graph<asio::any_io_executor, counting_transport>;
     counting_transport t;
-    auto a = counted_graph::create(io.get_executor(), {.graph_id = "test-graph", .creator_id = "alice"},
-                                   fast_options(), t);
+    auto a =
+        counted_graph::create(io.get_executor(), {.graph_id = "test-graph", .creator_id = "alice"}, fast_options(), t);
     auto b = counted_graph::open(io.get_executor(), "test-graph", "bob", fast_options(), t);
     const auto ep = a.listen(loopback6());
     auto conn = co_await b.connect(ep);

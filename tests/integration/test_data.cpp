@@ -15,12 +15,12 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto chat = pg::guid::from_fields(0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0xbb, 0xbb});
+constexpr auto chat =
+    pg::guid::from_fields(0x4d5b2f11, 0x6522, 0x433b, {0x84, 0xef, 0xa2, 0x98, 0xe6, 0x07, 0xbb, 0xbb});
 constexpr auto bulk = pg::guid::from_fields(0x0badf00d, 0x0001, 0x0002, {3, 4, 5, 6, 7, 8, 9, 10});
 
 template <typename Graph>
 using direct_sub = typename Graph::template subscription_type<pg::direct_connection_event, pg::incoming_data_event>;
-
 
 // Deterministic payload for message `index`: receivers recompute it.
 bytes payload_for(std::uint64_t index, std::size_t size) {
@@ -171,8 +171,9 @@ TEST_CASE("open_direct errors: self, wrong peer, dead address, timeout, cancel",
     silent.async_accept(held2, [](std::error_code) {});
     asio::cancellation_signal signal;
     std::error_code cancelled;
-    b.open_direct("alice", silent.local_endpoint(),
-                  asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, pg::connection) { cancelled = ec; }));
+    b.open_direct(
+        "alice", silent.local_endpoint(),
+        asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, pg::connection) { cancelled = ec; }));
     co_await sleep_for(20ms);
     signal.emit(asio::cancellation_type::terminal);
     co_await sleep_for(20ms);
@@ -236,9 +237,7 @@ TEST_CASE("100,000 messages of random sizes arrive complete and in order", "[dat
         std::vector<std::uint32_t> sizes(count);
         for (auto& s : sizes) {
           const auto pick = rng() % 1000;
-          s = pick < 900   ? rng() % 257
-              : pick < 995 ? rng() % (16 * 1024 + 1)
-                           : rng() % (1024 * 1024 + 1);
+          s = pick < 900 ? rng() % 257 : pick < 995 ? rng() % (16 * 1024 + 1) : rng() % (1024 * 1024 + 1);
         }
         sizes[10] = 0;
         sizes[11] = 1024 * 1024;

@@ -243,7 +243,8 @@ TEST_CASE("a subscription chosen at run time yields the kinds of its mask, in or
     nodes w(io);
     auto a = w.creator();
     auto b = w.joiner("bob");
-    const auto kinds = pg::event_mask::of<pg::status_changed_event>() | pg::event_mask::of<pg::neighbor_connection_event>();
+    const auto kinds =
+        pg::event_mask::of<pg::status_changed_event>() | pg::event_mask::of<pg::neighbor_connection_event>();
     auto dynamic = b.subscribe(kinds);
     auto typed = b.subscribe<pg::status_changed_event, pg::neighbor_connection_event>();
     auto data_only = b.subscribe(pg::event_mask::of<pg::incoming_data_event>());

@@ -71,7 +71,8 @@ awaitable<void> build(network& net, int n, std::vector<edge> edges, pg::graph_pr
     }
     net.links.emplace_back(a, b);
   }
-  for (auto [a, b] : later) co_await net.nodes[static_cast<std::size_t>(a)].connect(net.eps[static_cast<std::size_t>(b)]);
+  for (auto [a, b] : later)
+    co_await net.nodes[static_cast<std::size_t>(a)].connect(net.eps[static_cast<std::size_t>(b)]);
 }
 
 std::vector<edge> chain(int n) {
@@ -131,8 +132,11 @@ TEST_CASE("every node learns every other through presence", "[presence]") {
     std::vector<edge> edges;
   };
   const std::vector<shape> shapes = {
-      {"chain of 3", 3, chain(3)},      {"chain of 12", 12, chain(12)},       {"star of 12", 12, star(12)},
-      {"random 30", 30, random_graph(30, 15, 1)}, {"random 50", 50, random_graph(50, 30, 2)},
+      {"chain of 3", 3, chain(3)},
+      {"chain of 12", 12, chain(12)},
+      {"star of 12", 12, star(12)},
+      {"random 30", 30, random_graph(30, 15, 1)},
+      {"random 50", 50, random_graph(50, 30, 2)},
   };
   for (const auto& s : shapes) {
     DYNAMIC_SECTION(s.name) {
@@ -405,7 +409,8 @@ TEST_CASE("losing the last neighbor raises connection required; maintenance reco
   });
 }
 
-TEST_CASE("a node at its neighbor maximum refuses BUSY and refers the joiner to a neighbor", "[presence][maintenance]") {
+TEST_CASE("a node at its neighbor maximum refuses BUSY and refers the joiner to a neighbor",
+          "[presence][maintenance]") {
   run([](asio::io_context& io) -> awaitable<void> {
     memory_nodes w(io);
     auto full = fixed_options();
@@ -452,7 +457,8 @@ TEST_CASE("floods stay within two crossings of each link per update", "[presence
         std::uint64_t useful_before = 0;
         for (const auto& g : net.nodes) useful_before += g.stats().floods_useful;
         // Five updates from different nodes.
-        for (int k = 0; k < 5; ++k) net.nodes[static_cast<std::size_t>(k * 6)].set_node_attributes("v" + std::to_string(k));
+        for (int k = 0; k < 5; ++k)
+          net.nodes[static_cast<std::size_t>(k * 6)].set_node_attributes("v" + std::to_string(k));
         const bool spread = co_await eventually([&] {
           for (const auto& g : net.nodes)
             for (int k = 0; k < 5; ++k) {
@@ -471,7 +477,7 @@ TEST_CASE("floods stay within two crossings of each link per update", "[presence
         const auto links = net.links.size();
         INFO("floods " << sent << " for 5 updates over " << links << " links");
         CHECK(sent <= 5 * 2 * links);
-        CHECK(sent >= 5 * (net.nodes.size() - 1));  // it did reach everyone
+        CHECK(sent >= 5 * (net.nodes.size() - 1));    // it did reach everyone
         CHECK(useful == 5 * (net.nodes.size() - 1));  // each node took each update once
       },
       30'000ms);

@@ -1,7 +1,6 @@
 /* Ported code as it is written for Windows: #include <p2p.h>, built against
  * the installed peergraph-compat.pc, as C and as C++. */
 #include <p2p.h>
-
 #include <stdio.h>
 #include <string.h>
 

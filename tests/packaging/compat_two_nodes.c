@@ -18,10 +18,9 @@
  * exchange happened. Only documented functions and the Win32 event calls.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <p2p.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <p2p.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +32,20 @@ static char message[] = "hello alice, this is bob in another process";
 static char answer[] = "hello bob";
 
 typedef struct node {
-  const char *name;
+  const char* name;
   HGRAPH graph;
   HANDLE event;
   HPEEREVENT reg;
 } node;
 
-typedef int (*event_filter)(const PEER_GRAPH_EVENT_DATA *e, const void *ctx);
+typedef int (*event_filter)(const PEER_GRAPH_EVENT_DATA* e, const void* ctx);
 
-static int check(const node *n, HRESULT hr, const char *what) {
+static int check(const node* n, HRESULT hr, const char* what) {
   if (FAILED(hr)) fprintf(stderr, "%s: %s failed: 0x%08x\n", n->name, what, (unsigned)hr);
   return SUCCEEDED(hr);
 }
 
-static int register_events(node *n, ULONG count, PEER_GRAPH_EVENT_REGISTRATION *regs) {
+static int register_events(node* n, ULONG count, PEER_GRAPH_EVENT_REGISTRATION* regs) {
   n->event = CreateEvent(NULL, FALSE, FALSE, NULL);
   if (!n->event) {
     fprintf(stderr, "%s: CreateEvent failed\n", n->name);
@@ -57,10 +56,10 @@ static int register_events(node *n, ULONG count, PEER_GRAPH_EVENT_REGISTRATION *
 
 /* Drains events until `want` accepts one, for at most ~10 s. Returns that
  * event for the caller to free, or NULL; every other event is freed here. */
-static PEER_GRAPH_EVENT_DATA *wait_for(node *n, const char *what, event_filter want, const void *ctx) {
+static PEER_GRAPH_EVENT_DATA* wait_for(node* n, const char* what, event_filter want, const void* ctx) {
   int round;
   for (round = 0; round < 100; ++round) {
-    PEER_GRAPH_EVENT_DATA *data = NULL;
+    PEER_GRAPH_EVENT_DATA* data = NULL;
     HRESULT hr;
     while ((hr = PeerGraphGetEventData(n->reg, &data)) == S_OK) {
       if (want(data, ctx)) return data;
@@ -76,48 +75,48 @@ static PEER_GRAPH_EVENT_DATA *wait_for(node *n, const char *what, event_filter w
   return NULL;
 }
 
-static void close_node(node *n) {
+static void close_node(node* n) {
   if (n->reg) PeerGraphUnregisterEvent(n->reg);
   if (n->graph) PeerGraphClose(n->graph);
   if (n->event) CloseHandle(n->event);
 }
 
-static int is_incoming(const PEER_GRAPH_EVENT_DATA *e, const void *ctx) {
+static int is_incoming(const PEER_GRAPH_EVENT_DATA* e, const void* ctx) {
   (void)ctx;
   return e->eventType == PEER_GRAPH_EVENT_INCOMING_DATA;
 }
 
 /* A DIRECT_CONNECTION event for the connection *ctx in any state but
  * CONNECTED (DISCONNECTED or FAILED). */
-static int is_direct_closed(const PEER_GRAPH_EVENT_DATA *e, const void *ctx) {
+static int is_direct_closed(const PEER_GRAPH_EVENT_DATA* e, const void* ctx) {
   return e->eventType == PEER_GRAPH_EVENT_DIRECT_CONNECTION &&
-         e->connectionChangeData.ullConnectionId == *(const ULONGLONG *)ctx &&
+         e->connectionChangeData.ullConnectionId == *(const ULONGLONG*)ctx &&
          e->connectionChangeData.status != PEER_CONNECTED;
 }
 
 /* The DIRECT_CONNECTION event that ends the attempt *ctx (CONNECTED or FAILED). */
-static int is_direct_result(const PEER_GRAPH_EVENT_DATA *e, const void *ctx) {
+static int is_direct_result(const PEER_GRAPH_EVENT_DATA* e, const void* ctx) {
   return e->eventType == PEER_GRAPH_EVENT_DIRECT_CONNECTION &&
-         e->connectionChangeData.ullConnectionId == *(const ULONGLONG *)ctx;
+         e->connectionChangeData.ullConnectionId == *(const ULONGLONG*)ctx;
 }
 
 /* SYNCHRONIZED in a STATUS_CHANGED event, or the failure of the neighbor
  * connection *ctx. */
-static int is_synchronized_or_failed(const PEER_GRAPH_EVENT_DATA *e, const void *ctx) {
+static int is_synchronized_or_failed(const PEER_GRAPH_EVENT_DATA* e, const void* ctx) {
   if (e->eventType == PEER_GRAPH_EVENT_NEIGHBOR_CONNECTION)
-    return e->connectionChangeData.ullConnectionId == *(const ULONGLONG *)ctx &&
+    return e->connectionChangeData.ullConnectionId == *(const ULONGLONG*)ctx &&
            e->connectionChangeData.status == PEER_CONNECTION_FAILED;
   return e->eventType == PEER_GRAPH_EVENT_STATUS_CHANGED && (e->dwStatus & PEER_GRAPH_STATUS_SYNCHRONIZED) != 0;
 }
 
-static int is_node_changed(const PEER_GRAPH_EVENT_DATA *e, const void *ctx) {
+static int is_node_changed(const PEER_GRAPH_EVENT_DATA* e, const void* ctx) {
   (void)ctx;
   return e->eventType == PEER_GRAPH_EVENT_NODE_CHANGED;
 }
 
-static int write_port(const char *path, unsigned port) {
+static int write_port(const char* path, unsigned port) {
   char tmp[4096];
-  FILE *f;
+  FILE* f;
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return 0;
   f = fopen(tmp, "w");
   if (!f) return 0;
@@ -129,12 +128,12 @@ static int write_port(const char *path, unsigned port) {
   return rename(tmp, path) == 0;
 }
 
-static int run_listen(const char *portfile) {
+static int run_listen(const char* portfile) {
   node alice = {"alice", NULL, NULL, NULL};
   PEER_GRAPH_PROPERTIES props;
   PEER_GRAPH_EVENT_REGISTRATION regs[2];
-  PEER_NODE_INFO *self = NULL;
-  PEER_GRAPH_EVENT_DATA *ev;
+  PEER_NODE_INFO* self = NULL;
+  PEER_GRAPH_EVENT_DATA* ev;
   ULONGLONG direct;
   unsigned port;
   int rc = 1;
@@ -181,7 +180,7 @@ static int run_listen(const char *portfile) {
     goto done;
   }
   direct = ev->incomingData.ullConnectionId;
-  printf("alice hears: %s\n", (const char *)ev->incomingData.data.pbData);
+  printf("alice hears: %s\n", (const char*)ev->incomingData.data.pbData);
   fflush(stdout);
   PeerGraphFreeData(ev);
   if (!check(&alice, PeerGraphSendData(alice.graph, direct, &two_nodes_type, sizeof answer, answer),
@@ -202,9 +201,9 @@ done:
 /* Finds Alice by peer id, exactly as ported code does, and opens a direct
  * connection to the first address she publishes. Returns 1 when done, 0 when
  * the graph does not know an address of hers yet, -1 on failure. */
-static int open_direct_to_alice(node *bob, ULONGLONG *direct) {
+static int open_direct_to_alice(node* bob, ULONGLONG* direct) {
   HPEERENUM en = NULL;
-  PEER_NODE_INFO **nodes = NULL;
+  PEER_NODE_INFO** nodes = NULL;
   ULONG count = 0;
   int result = 0;
   if (!check(bob, PeerGraphEnumNodes(bob->graph, L"alice", &en), "PeerGraphEnumNodes")) return -1;
@@ -213,7 +212,7 @@ static int open_direct_to_alice(node *bob, ULONGLONG *direct) {
     return -1;
   }
   if (count > 0) {
-    if (!check(bob, PeerGraphGetNextItem(en, &count, (PVOID **)&nodes), "PeerGraphGetNextItem")) {
+    if (!check(bob, PeerGraphGetNextItem(en, &count, (PVOID**)&nodes), "PeerGraphGetNextItem")) {
       result = -1;
     } else {
       if (count > 0 && nodes[0]->cAddresses > 0)
@@ -228,13 +227,13 @@ static int open_direct_to_alice(node *bob, ULONGLONG *direct) {
   return result;
 }
 
-static int run_send(const char *port_text) {
+static int run_send(const char* port_text) {
   node bob = {"bob", NULL, NULL, NULL};
   PEER_GRAPH_EVENT_REGISTRATION regs[5];
   PEER_ADDRESS addr;
-  PEER_GRAPH_EVENT_DATA *ev;
+  PEER_GRAPH_EVENT_DATA* ev;
   ULONGLONG neighbor = 0, direct = 0;
-  char *end = NULL;
+  char* end = NULL;
   unsigned long port = strtoul(port_text, &end, 10);
   int attempt, opened = 0, rc = 1;
 
@@ -297,8 +296,7 @@ static int run_send(const char *port_text) {
   PeerGraphFreeData(ev);
   printf("bob: direct connection to alice\n");
 
-  if (!check(&bob, PeerGraphSendData(bob.graph, direct, &two_nodes_type, sizeof message, message),
-             "PeerGraphSendData"))
+  if (!check(&bob, PeerGraphSendData(bob.graph, direct, &two_nodes_type, sizeof message, message), "PeerGraphSendData"))
     goto done;
   ev = wait_for(&bob, "the answer", is_incoming, NULL);
   if (!ev) goto done;
@@ -308,7 +306,7 @@ static int run_send(const char *port_text) {
     PeerGraphFreeData(ev);
     goto done;
   }
-  printf("bob hears: %s\n", (const char *)ev->incomingData.data.pbData);
+  printf("bob hears: %s\n", (const char*)ev->incomingData.data.pbData);
   PeerGraphFreeData(ev);
   if (!check(&bob, PeerGraphCloseDirectConnection(bob.graph, direct), "PeerGraphCloseDirectConnection")) goto done;
   rc = 0;
@@ -318,7 +316,7 @@ done:
   return rc;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   PEER_VERSION_DATA version;
   int rc;
   if (argc != 3 || (strcmp(argv[1], "listen") != 0 && strcmp(argv[1], "send") != 0)) {

@@ -34,11 +34,10 @@ void run(Body&& body, std::chrono::milliseconds limit = 10'000ms) {
   const auto start = std::chrono::steady_clock::now();
   io.run_for(limit);
   const bool drained = io.stopped();
-  INFO("test body finished: " << done << ", io_context drained: " << drained << " after "
-                              << std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - start)
-                                     .count()
-                              << " ms");
+  INFO("test body finished: "
+       << done << ", io_context drained: " << drained << " after "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()
+       << " ms");
   REQUIRE(done);
   if (error) std::rethrow_exception(error);
   REQUIRE(drained);
@@ -100,4 +99,4 @@ struct call_counter {
 
 }  // namespace pgtest
 
-#endif // PEERGRAPH_TESTS_CO_TEST_HPP
+#endif  // PEERGRAPH_TESTS_CO_TEST_HPP

@@ -9,7 +9,6 @@
 #define PEERGRAPH_TESTS_SUPPORT_GRAPHS_HPP
 
 #include "support/co_test.hpp"
-
 #include <peergraph/memory_transport.hpp>
 
 #include <string>
@@ -80,8 +79,8 @@ struct memory_nodes {
 template <typename Nodes>
 struct direct_pair {
   using graph_type = typename Nodes::graph_type;
-  using subscription_type = typename graph_type::template subscription_type<pg::direct_connection_event,
-                                                                            pg::incoming_data_event>;
+  using subscription_type =
+      typename graph_type::template subscription_type<pg::direct_connection_event, pg::incoming_data_event>;
 
   explicit direct_pair(asio::io_context& io, pg::subscribe_options at_alice = {},
                        pg::graph_options alice = fast_options(), pg::graph_options bob = fast_options())

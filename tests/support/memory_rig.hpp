@@ -84,4 +84,4 @@ struct rig {
 
 }  // namespace memtest
 
-#endif // PEERGRAPH_TESTS_MEMORY_RIG_HPP
+#endif  // PEERGRAPH_TESTS_MEMORY_RIG_HPP

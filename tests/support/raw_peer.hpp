@@ -5,7 +5,6 @@
 #define PEERGRAPH_TESTS_SUPPORT_RAW_PEER_HPP
 
 #include "support/graphs.hpp"
-
 #include <peergraph/protocol/messages.hpp>
 
 #include <asio/ip/tcp.hpp>

@@ -3,9 +3,8 @@
 #include <peergraph/error.hpp>
 #include <peergraph/protocol/error.hpp>
 
-#include <catch2/catch.hpp>
-
 #include <asio/error.hpp>
+#include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <iterator>

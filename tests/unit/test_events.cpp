@@ -25,8 +25,8 @@ TEST_CASE("event masks are built from the event types", "[events][mask]") {
   constexpr auto m = pg::event_mask::of<pg::neighbor_connection_event, pg::incoming_data_event>();
   static_assert(m.contains<pg::neighbor_connection_event>());
   static_assert(!m.contains<pg::status_changed_event>());
-  CHECK(m.bits() == ((1u << pg::event_index<pg::neighbor_connection_event>) |
-                     (1u << pg::event_index<pg::incoming_data_event>)));
+  CHECK(m.bits() ==
+        ((1u << pg::event_index<pg::neighbor_connection_event>) | (1u << pg::event_index<pg::incoming_data_event>)));
   CHECK((m | pg::event_mask::of<pg::status_changed_event>()).contains<pg::status_changed_event>());
   CHECK((m & pg::event_mask::of<pg::incoming_data_event>()) == pg::event_mask::of<pg::incoming_data_event>());
   CHECK(pg::event_mask{}.empty());
@@ -39,7 +39,7 @@ TEST_CASE("event masks are built from the event types", "[events][mask]") {
 
   // all() has one bit per kind; from_bits drops bits beyond them.
   const auto all = pg::event_mask::all();
-  CHECK(all.bits() == (1u << std::variant_size_v<pg::any_event>) - 1);
+  CHECK(all.bits() == (1u << std::variant_size_v<pg::any_event>)-1);
   CHECK(pg::event_mask::from_bits(0xFFFFFFFFu) == all);
   CHECK_FALSE(all.contains_index(std::variant_size_v<pg::any_event>));
   CHECK_FALSE(all.contains_index(40));

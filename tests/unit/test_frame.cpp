@@ -1,8 +1,7 @@
 // Unit tests for peergraph/protocol/frame.hpp: splitting a byte stream into frames.
+#include "support/bytes.hpp"
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/messages.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,13 +20,17 @@ using namespace pgtest;
 
 namespace {
 
-
 constexpr std::size_t max_size = 4096;
 
-
 bytes header_bytes(std::uint32_t size, std::uint8_t version, std::uint8_t type) {
-  return {static_cast<std::uint8_t>(size), static_cast<std::uint8_t>(size >> 8), static_cast<std::uint8_t>(size >> 16),
-          static_cast<std::uint8_t>(size >> 24), version, type, 0, 0};
+  return {static_cast<std::uint8_t>(size),
+          static_cast<std::uint8_t>(size >> 8),
+          static_cast<std::uint8_t>(size >> 16),
+          static_cast<std::uint8_t>(size >> 24),
+          version,
+          type,
+          0,
+          0};
 }
 
 bytes sample_welcome() {

@@ -2,7 +2,6 @@
 #include <peergraph/guid.hpp>
 
 #include <catch2/catch.hpp>
-
 #include <fmt/format.h>
 
 #include <array>
@@ -52,9 +51,9 @@ TEST_CASE("parse with and without braces, either case", "[guid]") {
   CHECK(must_parse("{0CCBB0D2-BE41-4BD6-914B-058EC5DCCE64}") == expected);
   CHECK(must_parse("0cCbB0d2-Be41-4bD6-914b-058Ec5DcCe64") == expected);
   CHECK(must_parse(ping_text).bytes() == ping_canonical);
-  CHECK(must_parse("ffffffff-ffff-ffff-ffff-ffffffffffff").bytes() ==
-        guid::bytes_type{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                         0xff});
+  CHECK(
+      must_parse("ffffffff-ffff-ffff-ffff-ffffffffffff").bytes() ==
+      guid::bytes_type{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
   CHECK_FALSE(must_parse(ping_text).is_nil());
 }
 
@@ -69,18 +68,18 @@ TEST_CASE("parse rejects malformed text", "[guid]") {
       "(0ccbb0d2-be41-4bd6-914b-058ec5dcce64)",  // wrong brackets
       "}0ccbb0d2-be41-4bd6-914b-058ec5dcce64{",  // braces swapped
       "{{0ccbb0d2-be41-4bd6-914b-058ec5dcce64}}",
-      "0ccbb0d2be41-4bd6-914b-058ec5dcce64a",    // missing first dash (still 36 long)
-      "0ccbb0d2-be414bd6-914b-058ec5dcce64a",    // missing second dash
-      "0ccbb0d2-be41-4bd6914b-058ec5dcce64a",    // missing third dash
-      "0ccbb0d2-be41-4bd6-914b0058ec5dcce64",    // missing fourth dash
-      "0ccbb0d-2be41-4bd6-914b-058ec5dcce64",    // dash in the wrong place
-      "0ccbb0d2_be41_4bd6_914b_058ec5dcce64",    // wrong separators
-      "0ccbb0g2-be41-4bd6-914b-058ec5dcce64",    // bad hex digit
-      "0ccbb0d2-be41-4bd6-914b-058ec5dcce6z",    // bad hex digit at the end
-      "0ccbb0d2-be41-4bd6-914b-058ec5dcce-4",    // dash where a digit belongs
-      " ccbb0d2-be41-4bd6-914b-058ec5dcce64",    // space
-      "+ccbb0d2-be41-4bd6-914b-058ec5dcce64",    // sign
-      "0xcbb0d2-be41-4bd6-914b-058ec5dcce64",    // hex prefix
+      "0ccbb0d2be41-4bd6-914b-058ec5dcce64a",  // missing first dash (still 36 long)
+      "0ccbb0d2-be414bd6-914b-058ec5dcce64a",  // missing second dash
+      "0ccbb0d2-be41-4bd6914b-058ec5dcce64a",  // missing third dash
+      "0ccbb0d2-be41-4bd6-914b0058ec5dcce64",  // missing fourth dash
+      "0ccbb0d-2be41-4bd6-914b-058ec5dcce64",  // dash in the wrong place
+      "0ccbb0d2_be41_4bd6_914b_058ec5dcce64",  // wrong separators
+      "0ccbb0g2-be41-4bd6-914b-058ec5dcce64",  // bad hex digit
+      "0ccbb0d2-be41-4bd6-914b-058ec5dcce6z",  // bad hex digit at the end
+      "0ccbb0d2-be41-4bd6-914b-058ec5dcce-4",  // dash where a digit belongs
+      " ccbb0d2-be41-4bd6-914b-058ec5dcce64",  // space
+      "+ccbb0d2-be41-4bd6-914b-058ec5dcce64",  // sign
+      "0xcbb0d2-be41-4bd6-914b-058ec5dcce64",  // hex prefix
   };
   for (const char* s : bad) {
     CAPTURE(s);

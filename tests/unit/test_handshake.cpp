@@ -1,10 +1,9 @@
 // Unit tests for peergraph/protocol/handshake.hpp: the initiator and responder
 // state machines, driven step by step with bytes only.
+#include "support/bytes.hpp"
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/handshake.hpp>
 #include <peergraph/protocol/pt2pt.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -37,7 +36,6 @@ frame frame_of(const M& m) {
   REQUIRE(frames.size() == 1u);
   return frames.front();
 }
-
 
 constexpr std::uint64_t alice_node = 0xA11CE0000001ull;
 constexpr std::uint64_t bob_node = 0xB0B000000002ull;
@@ -285,8 +283,8 @@ TEST_CASE("responder rejects a malformed AUTH_INFO", "[handshake]") {
 }
 
 TEST_CASE("responder rejects a direct flag disagreeing with AUTH_INFO", "[handshake]") {
-  const auto [auth_type, direct_flag] = GENERATE(std::pair{pp::connection_type::neighbor, true},
-                                                 std::pair{pp::connection_type::direct, false});
+  const auto [auth_type, direct_flag] =
+      GENERATE(std::pair{pp::connection_type::neighbor, true}, std::pair{pp::connection_type::direct, false});
   CAPTURE(int(auth_type), direct_flag);
   rsp b(bob_config());
   const auto auth = frame_of(pp::auth_info{auth_type, "graph-1", "alice", std::nullopt});

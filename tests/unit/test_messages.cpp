@@ -1,9 +1,8 @@
 // Unit tests for peergraph/protocol/messages.hpp: encoders, decoders, exact
 // wire layout and rejection of malformed input.
+#include "support/bytes.hpp"
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/messages.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -64,9 +63,7 @@ bool same_v4_mapped(const bytes& b, std::size_t at, std::array<std::uint8_t, 4> 
 
 const guid data_type = guid::from_fields(0x12345678, 0x9abc, 0xdef0, {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef});
 
-pp::auth_info sample_auth() {
-  return {pp::connection_type::direct, "graph-id", "alice@example", std::string("bob")};
-}
+pp::auth_info sample_auth() { return {pp::connection_type::direct, "graph-id", "alice@example", std::string("bob")}; }
 pp::connect sample_connect() {
   pp::connect c;
   c.update = true;
@@ -77,12 +74,13 @@ pp::connect sample_connect() {
   return c;
 }
 pp::welcome sample_welcome() {
-  return {0xFEDCBA9876543210ull, 0x01D9A1B2C3D4E5F6ull, {ep("198.51.100.1", 3587), ep("2001:db8::5", 40000)}, "bob",
+  return {0xFEDCBA9876543210ull,
+          0x01D9A1B2C3D4E5F6ull,
+          {ep("198.51.100.1", 3587), ep("2001:db8::5", 40000)},
+          "bob",
           "Bob's node"};
 }
-pp::refuse sample_refuse() {
-  return {pp::refuse_code::busy, {ep("203.0.113.5", 3587), ep("2001:db8::2", 3587)}};
-}
+pp::refuse sample_refuse() { return {pp::refuse_code::busy, {ep("203.0.113.5", 3587), ep("2001:db8::2", 3587)}}; }
 pp::disconnect sample_disconnect() { return {3, {ep("203.0.113.9", 1)}}; }
 
 std::vector<pp::address> many_endpoints(std::size_t n) {
@@ -219,7 +217,7 @@ TEST_CASE("AUTH_INFO exact bytes", "[messages][auth_info]") {
         0x10, 0x00,              // graph id offset 16
         0x12, 0x00,              // source peer id offset 18
         0x16, 0x00,              // destination offset 22 == size: absent
-        'g',  0x00, 's', 'r', 'c', 0x00,
+        'g',  0x00, 's',  'r',  'c', 0x00,
     };
     CHECK(b == expected);
   }
@@ -229,7 +227,7 @@ TEST_CASE("AUTH_INFO exact bytes", "[messages][auth_info]") {
         0x1A, 0x00, 0x00, 0x00, 0x10, 0x01, 0x00, 0x00,  // size 26
         0x02, 0x00,                                      // direct
         0x10, 0x00, 0x12, 0x00, 0x16, 0x00,              // offsets 16, 18, 22
-        'g',  0x00, 's',  'r',  'c',  0x00, 'b',  'o', 'b', 0x00,
+        'g',  0x00, 's',  'r',  'c',  0x00, 'b',  'o',  'b', 0x00,
     };
     CHECK(b == expected);
   }
@@ -242,8 +240,8 @@ TEST_CASE("encoding appends to existing content", "[messages]") {
   CHECK(out[0] == 0xAA);
   CHECK(out[1] == 0xBB);
   const bytes msg(out.begin() + 2, out.end());
-  CHECK(get32(msg, 0) == 20u);         // size counts only the message
-  CHECK(get16(msg, 10) == 16u);        // offsets are message-relative
+  CHECK(get32(msg, 0) == 20u);   // size counts only the message
+  CHECK(get16(msg, 10) == 16u);  // offsets are message-relative
   pp::auth_info a;
   CHECK_FALSE(dec(msg, a));
 }
@@ -258,7 +256,9 @@ TEST_CASE("AUTH_INFO rejections", "[messages][auth_info]") {
 
   check_common_rejections<pp::auth_info>(valid, pp::message_type::auth_info);
 
-  SECTION("truncations") { check_truncations<pp::auth_info>(valid, 16, [](std::size_t n) { return n == 39; }); }
+  SECTION("truncations") {
+    check_truncations<pp::auth_info>(valid, 16, [](std::size_t n) { return n == 39; });
+  }
 
   SECTION("bad connection type") {
     for (std::uint8_t t : {0x00, 0x03, 0x80, 0xFF}) {
@@ -269,12 +269,12 @@ TEST_CASE("AUTH_INFO rejections", "[messages][auth_info]") {
   }
   SECTION("offsets out of order or out of range") {
     const std::vector<std::array<std::uint16_t, 3>> bad{
-        {15, 25, 39},  // graph id inside the fixed part
-        {0, 25, 39},   {25, 25, 39},  // graph == source
-        {16, 39, 39},                 // source == destination
-        {16, 39, 25},                 // destination before source
-        {30, 25, 39},                 // graph after source
-        {16, 25, 44},                 // destination past the end
+        {15, 25, 39},                    // graph id inside the fixed part
+        {0, 25, 39},      {25, 25, 39},  // graph == source
+        {16, 39, 39},                    // source == destination
+        {16, 39, 25},                    // destination before source
+        {30, 25, 39},                    // graph after source
+        {16, 25, 44},                    // destination past the end
         {16, 25, 0xFFFF}, {16, 0xFFFE, 0xFFFF},
     };
     for (const auto& o : bad) {
@@ -371,9 +371,9 @@ TEST_CASE("CONNECT IPv6 address bytes and empty friendly name", "[messages][conn
   c.source_node_id = 1;
   c.addresses = {ep("2001:db8::1", 3588)};
   const auto b = enc(c);
-  REQUIRE(b.size() == 44u);           // no friendly name, not even a NUL
-  CHECK(b[8] == 0);                   // no flags
-  CHECK(get16(b, 12) == b.size());    // name offset == size: absent
+  REQUIRE(b.size() == 44u);         // no friendly name, not even a NUL
+  CHECK(b[8] == 0);                 // no flags
+  CHECK(get16(b, 12) == b.size());  // name offset == size: absent
   CHECK(get16(b, 24) == 0x0017);
   CHECK(b[26] == 0x0E);
   CHECK(b[27] == 0x04);
@@ -429,7 +429,9 @@ TEST_CASE("CONNECT rejections", "[messages][connect]") {
 
   check_common_rejections<pp::connect>(valid, pp::message_type::connect);
 
-  SECTION("truncations") { check_truncations<pp::connect>(valid, 24, [](std::size_t n) { return n == 64; }); }
+  SECTION("truncations") {
+    check_truncations<pp::connect>(valid, 24, [](std::size_t n) { return n == 64; });
+  }
 
   SECTION("unknown flag bits") {
     for (std::uint8_t f : {0x08, 0x10, 0x20, 0x40, 0x80, 0x0F, 0xFF}) {
@@ -448,8 +450,8 @@ TEST_CASE("CONNECT rejections", "[messages][connect]") {
   }
   SECTION("bad address family") {
     for (std::size_t at : {std::size_t{24}, std::size_t{44}}) {
-      for (std::uint16_t fam : {std::uint16_t{0x0002}, std::uint16_t{0x1700}, std::uint16_t{0x0000},
-                                std::uint16_t{0x0018}}) {
+      for (std::uint16_t fam :
+           {std::uint16_t{0x0002}, std::uint16_t{0x1700}, std::uint16_t{0x0000}, std::uint16_t{0x0018}}) {
         CAPTURE(at, fam);
         bytes b = valid;
         put16(b, at, fam);
@@ -521,7 +523,8 @@ TEST_CASE("strings longer than 255 bytes are cut by the encoders", "[messages]")
   REQUIRE_FALSE(dec(enc(w), out));
   CHECK(out.peer_id == std::string(pp::max_string_size, 'p'));
   CHECK(out.friendly_name == std::string(pp::max_string_size, 'n'));
-  pp::auth_info a{pp::connection_type::neighbor, std::string(70000, 'g'), std::string(70000, 's'), std::string(70000, 'd')};
+  pp::auth_info a{pp::connection_type::neighbor, std::string(70000, 'g'), std::string(70000, 's'),
+                  std::string(70000, 'd')};
   pp::auth_info aout;
   REQUIRE_FALSE(dec(enc(a), aout));
   CHECK(aout.graph_id.size() == pp::max_string_size);
@@ -533,8 +536,8 @@ TEST_CASE("WELCOME layout", "[messages][welcome]") {
   const auto w = sample_welcome();
   const auto b = enc(w);
   const std::size_t peer_off = 32 + 2 * pp::wire_address_size;  // 72
-  const std::size_t name_off = peer_off + 4;                     // "bob\0"
-  REQUIRE(b.size() == name_off + 11);                            // "Bob's node\0"
+  const std::size_t name_off = peer_off + 4;                    // "bob\0"
+  REQUIRE(b.size() == name_off + 11);                           // "Bob's node\0"
   CHECK(get32(b, 0) == b.size());
   CHECK(b[4] == 0x10);
   CHECK(b[5] == 0x03);
@@ -572,7 +575,9 @@ TEST_CASE("WELCOME rejections", "[messages][welcome]") {
 
   check_common_rejections<pp::welcome>(valid, pp::message_type::welcome);
 
-  SECTION("truncations") { check_truncations<pp::welcome>(valid, 32, [](std::size_t n) { return n == 76; }); }
+  SECTION("truncations") {
+    check_truncations<pp::welcome>(valid, 32, [](std::size_t n) { return n == 76; });
+  }
 
   SECTION("address offset inside the fixed part") {
     for (std::uint16_t off : {0, 24, 31}) {
@@ -593,11 +598,11 @@ TEST_CASE("WELCOME rejections", "[messages][welcome]") {
   }
   SECTION("offsets out of order or out of range") {
     const std::vector<std::array<std::uint16_t, 2>> bad{
-        {71, 76},              // peer id inside the address list
-        {52, 76},              // peer id on the second address
-        {76, 76},              // peer id == friendly name
-        {76, 72},              // friendly name before peer id
-        {72, 88},              // friendly name past the end
+        {71, 76},  // peer id inside the address list
+        {52, 76},  // peer id on the second address
+        {76, 76},  // peer id == friendly name
+        {76, 72},  // friendly name before peer id
+        {72, 88},  // friendly name past the end
         {72, 0xFFFF}, {0xFFFF, 0xFFFF},
     };
     for (const auto& o : bad) {
@@ -645,8 +650,7 @@ TEST_CASE("REFUSE and DISCONNECT exact bytes", "[messages][refuse][disconnect]")
         bytes{0x0C, 0x00, 0x00, 0x00, 0x10, 0x04, 0x00, 0x00, 0x03, 0x00, 0x0C, 0x00});
   CHECK(enc(pp::refuse{pp::refuse_code::connect_self, {}}) ==
         bytes{0x0C, 0x00, 0x00, 0x00, 0x10, 0x04, 0x00, 0x00, 0x80, 0x00, 0x0C, 0x00});
-  CHECK(enc(pp::disconnect{0, {}}) ==
-        bytes{0x0C, 0x00, 0x00, 0x00, 0x10, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x00});
+  CHECK(enc(pp::disconnect{0, {}}) == bytes{0x0C, 0x00, 0x00, 0x00, 0x10, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x00});
 
   const auto b = enc(pp::refuse{pp::refuse_code::busy, {ep("10.0.0.1", 0x1234)}});
   REQUIRE(b.size() == 32u);
@@ -678,7 +682,9 @@ TEST_CASE("REFUSE rejections", "[messages][refuse]") {
 
   check_common_rejections<pp::refuse>(valid, pp::message_type::refuse);
 
-  SECTION("truncations") { check_truncations<pp::refuse>(valid, 12, [](std::size_t) { return false; }); }
+  SECTION("truncations") {
+    check_truncations<pp::refuse>(valid, 12, [](std::size_t) { return false; });
+  }
 
   SECTION("bad refuse code") {
     for (int code = 0; code < 256; ++code) {
@@ -721,7 +727,9 @@ TEST_CASE("DISCONNECT rejections", "[messages][disconnect]") {
 
   check_common_rejections<pp::disconnect>(valid, pp::message_type::disconnect);
 
-  SECTION("truncations") { check_truncations<pp::disconnect>(valid, 12, [](std::size_t) { return false; }); }
+  SECTION("truncations") {
+    check_truncations<pp::disconnect>(valid, 12, [](std::size_t) { return false; });
+  }
 
   SECTION("bad address family") {
     bytes b = valid;
@@ -741,12 +749,35 @@ TEST_CASE("PT2PT header exact bytes", "[messages][pt2pt]") {
   bytes out;
   pp::encode_pt2pt_header(pp::ping_type, 5, out);
   const bytes expected{
-      0x21, 0x00, 0x00, 0x00,  // size 33 = 28 + 5
-      0x10, 0x0D, 0x00, 0x00,  // version, PT2PT, reserved
-      0x1C, 0x00,              // data offset 28
-      0x00, 0x00,              // reserved
+      0x21,
+      0x00,
+      0x00,
+      0x00,  // size 33 = 28 + 5
+      0x10,
+      0x0D,
+      0x00,
+      0x00,  // version, PT2PT, reserved
+      0x1C,
+      0x00,  // data offset 28
+      0x00,
+      0x00,  // reserved
       // {0ccbb0d2-be41-4bd6-914b-058ec5dcce64} as a Windows GUID in memory
-      0xd2, 0xb0, 0xcb, 0x0c, 0x41, 0xbe, 0xd6, 0x4b, 0x91, 0x4b, 0x05, 0x8e, 0xc5, 0xdc, 0xce, 0x64,
+      0xd2,
+      0xb0,
+      0xcb,
+      0x0c,
+      0x41,
+      0xbe,
+      0xd6,
+      0x4b,
+      0x91,
+      0x4b,
+      0x05,
+      0x8e,
+      0xc5,
+      0xdc,
+      0xce,
+      0x64,
   };
   CHECK(out == expected);
 
@@ -911,16 +942,11 @@ bytes mutate(const bytes& base, std::mt19937& rng) {
 
 TEST_CASE("mutated messages never crash a decoder", "[messages][fuzz]") {
   const std::vector<bytes> corpus{
-      enc(sample_auth()),
-      enc(pp::auth_info{pp::connection_type::neighbor, "g", "s", std::nullopt}),
-      enc(sample_connect()),
-      enc(pp::connect{false, true, false, 42, {}, ""}),
-      enc(sample_welcome()),
-      enc(pp::welcome{1, 2, {}, "p", ""}),
-      enc(sample_refuse()),
-      enc(pp::refuse{pp::refuse_code::connect_self, {}}),
-      enc(sample_disconnect()),
-      pt2pt(data_type, {1, 2, 3, 4, 5, 6, 7, 8}),
+      enc(sample_auth()),       enc(pp::auth_info{pp::connection_type::neighbor, "g", "s", std::nullopt}),
+      enc(sample_connect()),    enc(pp::connect{false, true, false, 42, {}, ""}),
+      enc(sample_welcome()),    enc(pp::welcome{1, 2, {}, "p", ""}),
+      enc(sample_refuse()),     enc(pp::refuse{pp::refuse_code::connect_self, {}}),
+      enc(sample_disconnect()), pt2pt(data_type, {1, 2, 3, 4, 5, 6, 7, 8}),
       pt2pt(pp::ping_type, {}),
   };
 
@@ -933,7 +959,7 @@ TEST_CASE("mutated messages never crash a decoder", "[messages][fuzz]") {
     const bytes mutated = mutate(base, rng);
     const bytes b(mutated.begin(), mutated.end());  // exactly sized: ASan sees overreads
 
-    const std::array<bool, 6> ok{fuzz_one<pp::auth_info>(b), fuzz_one<pp::connect>(b), fuzz_one<pp::welcome>(b),
+    const std::array<bool, 6> ok{fuzz_one<pp::auth_info>(b), fuzz_one<pp::connect>(b),    fuzz_one<pp::welcome>(b),
                                  fuzz_one<pp::refuse>(b),    fuzz_one<pp::disconnect>(b), fuzz_pt2pt(b)};
     bool any = false;
     for (std::size_t k = 0; k < ok.size(); ++k) {

@@ -1,10 +1,9 @@
 // Unit tests for peergraph/protocol/presence.hpp (FLOOD, SOLICIT_NEW,
 // SYNC_END, ACK) and peergraph/protocol/presence_table.hpp (versioning,
 // expiry, tombstones, caps). No sockets, no clock.
+#include "support/bytes.hpp"
 #include <peergraph/protocol/presence.hpp>
 #include <peergraph/protocol/presence_table.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -25,7 +24,6 @@ using namespace pgtest;
 const auto ep = wire_address;
 
 namespace {
-
 
 pp::presence_entry sample(std::uint64_t node = 0x1122334455667788ull, std::uint32_t version = 3) {
   pp::presence_entry e;
@@ -57,12 +55,12 @@ TEST_CASE("FLOOD with a presence record: round trip and layout", "[presence][wir
   CHECK(b[12] == 0x00);
   CHECK(b[13] == 0x04);  // {00000400-...} little-endian Data1
   CHECK(get32(b, 28) == 0x55667788u);
-  CHECK(get32(b, 36) == 3);   // version
-  CHECK(get32(b, 40) == 0);   // flags
+  CHECK(get32(b, 36) == 3);  // version
+  CHECK(get32(b, 40) == 0);  // flags
   CHECK(get32(b, 44) == 1500);
-  CHECK(b[48] == 2);          // address count
-  CHECK(get16(b, 50) == 5);   // peer id length
-  CHECK(get16(b, 52) == 9);   // attributes length
+  CHECK(b[48] == 2);         // address count
+  CHECK(get16(b, 50) == 5);  // peer id length
+  CHECK(get16(b, 52) == 9);  // attributes length
   CHECK(get16(b, 56) == 0x0017);
 
   pp::flood back;

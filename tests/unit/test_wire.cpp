@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-using peergraph::protocol::reader;
 using peergraph::protocol::read_cstring;
+using peergraph::protocol::reader;
 using peergraph::protocol::writer;
 
 namespace {
@@ -26,10 +26,10 @@ TEST_CASE("writer emits integers little-endian", "[wire]") {
   w.u16(0x1234);
   w.u32(0xDEADBEEF);
   w.u64(0x0102030405060708ull);
-  const bytes expected{0xAB,                                            // u8
-                       0x34, 0x12,                                      // u16
-                       0xEF, 0xBE, 0xAD, 0xDE,                          // u32
-                       0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01}; // u64
+  const bytes expected{0xAB,                                             // u8
+                       0x34, 0x12,                                       // u16
+                       0xEF, 0xBE, 0xAD, 0xDE,                           // u32
+                       0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};  // u64
   CHECK(out == expected);
   CHECK(w.size() == expected.size());
 }
@@ -207,9 +207,9 @@ TEST_CASE("read_cstring", "[wire]") {
       std::size_t offset, end;
     };
     const range refused[] = {
-        {"NUL just past end", 0, 2},   {"NUL just past end", 3, 6}, {"no NUL before the end", 7, 8},
-        {"empty range", 0, 0},         {"empty range", 3, 3},       {"empty range", 8, 8},
-        {"offset after end", 4, 3},    {"end past the message", 0, 9}, {"end past the message", 9, 9},
+        {"NUL just past end", 0, 2},    {"NUL just past end", 3, 6},    {"no NUL before the end", 7, 8},
+        {"empty range", 0, 0},          {"empty range", 3, 3},          {"empty range", 8, 8},
+        {"offset after end", 4, 3},     {"end past the message", 0, 9}, {"end past the message", 9, 9},
         {"end past the message", 8, 9},
     };
     for (const auto& r : refused) {

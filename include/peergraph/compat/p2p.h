@@ -118,9 +118,7 @@ typedef enum peer_group_authentication_scheme_tag {
   PEER_GROUP_PASSWORD_AUTHENTICATION = 0x00000002
 } PEER_GROUP_AUTHENTICATION_SCHEME;
 
-typedef enum peer_member_flags_tag {
-  PEER_MEMBER_PRESENT = 0x0001
-} PEER_MEMBER_FLAGS;
+typedef enum peer_member_flags_tag { PEER_MEMBER_PRESENT = 0x0001 } PEER_MEMBER_FLAGS;
 
 typedef enum peer_member_change_type_tag {
   PEER_MEMBER_CONNECTED = 1,
@@ -145,13 +143,13 @@ typedef struct peer_data_tag {
   ULONG cbData;
   PBYTE pbData;
 } PEER_DATA, *PPEER_DATA;
-typedef const PEER_DATA *PCPEER_DATA;
+typedef const PEER_DATA* PCPEER_DATA;
 
 typedef struct peer_address_tag {
   DWORD dwSize;
   SOCKADDR_IN6 sin6;
 } PEER_ADDRESS, *PPEER_ADDRESS;
-typedef const PEER_ADDRESS *PCPEER_ADDRESS;
+typedef const PEER_ADDRESS* PCPEER_ADDRESS;
 
 typedef struct peer_node_info_tag {
   DWORD dwSize;
@@ -186,7 +184,7 @@ typedef struct peer_graph_properties_tag {
 
 typedef struct peer_graph_event_registration_tag {
   PEER_GRAPH_EVENT_TYPE eventType;
-  GUID *pType;
+  GUID* pType;
 } PEER_GRAPH_EVENT_REGISTRATION, *PPEER_GRAPH_EVENT_REGISTRATION;
 
 typedef struct peer_event_incoming_data_tag {
@@ -255,7 +253,7 @@ typedef struct peer_record_tag {
 typedef HRESULT (*PFNPEER_VALIDATE_RECORD)(HGRAPH hGraph, PVOID pvContext, PPEER_RECORD pRecord,
                                            PEER_RECORD_CHANGE_TYPE changeType);
 typedef HRESULT (*PFNPEER_SECURE_RECORD)(HGRAPH hGraph, PVOID pvContext, PPEER_RECORD pRecord,
-                                         PEER_RECORD_CHANGE_TYPE changeType, PPEER_DATA *ppSecurityData);
+                                         PEER_RECORD_CHANGE_TYPE changeType, PPEER_DATA* ppSecurityData);
 typedef HRESULT (*PFNPEER_FREE_SECURITY_DATA)(HGRAPH hGraph, PVOID pvContext, PPEER_DATA pSecurityData);
 typedef HRESULT (*PFNPEER_ON_PASSWORD_AUTH_FAILED)(HGRAPH hGraph, PVOID pvContext);
 
@@ -277,7 +275,7 @@ typedef GUID PEER_ROLE_ID;
 
 typedef struct peer_group_event_registration_tag {
   PEER_GROUP_EVENT_TYPE eventType;
-  GUID *pType;
+  GUID* pType;
 } PEER_GROUP_EVENT_REGISTRATION, *PPEER_GROUP_EVENT_REGISTRATION;
 
 typedef struct peer_event_member_change_data_tag {
@@ -434,41 +432,40 @@ PEERGRAPH_COMPAT_API HRESULT PeerGraphStartup(WORD wVersionRequested, PPEER_VERS
 PEERGRAPH_COMPAT_API HRESULT PeerGraphShutdown(void);
 
 PEERGRAPH_COMPAT_API HRESULT PeerGraphCreate(PPEER_GRAPH_PROPERTIES pGraphProperties, PCWSTR pwzDatabaseName,
-                                             PPEER_SECURITY_INTERFACE pSecurityInterface, HGRAPH *phGraph);
+                                             PPEER_SECURITY_INTERFACE pSecurityInterface, HGRAPH* phGraph);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphOpen(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName,
-                                           PPEER_SECURITY_INTERFACE pSecurityInterface,
-                                           ULONG cRecordTypeSyncPrecedence, const GUID *pRecordTypeSyncPrecedence,
-                                           HGRAPH *phGraph);
+                                           PPEER_SECURITY_INTERFACE pSecurityInterface, ULONG cRecordTypeSyncPrecedence,
+                                           const GUID* pRecordTypeSyncPrecedence, HGRAPH* phGraph);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphListen(HGRAPH hGraph, DWORD dwScope, DWORD dwScopeId, WORD wPort);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphConnect(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress,
-                                              ULONGLONG *pullConnectionId);
+                                              ULONGLONG* pullConnectionId);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphClose(HGRAPH hGraph);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphDelete(PCWSTR pwzGraphId, PCWSTR pwzPeerId, PCWSTR pwzDatabaseName);
 
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetStatus(HGRAPH hGraph, DWORD *pdwStatus);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES *ppGraphProperties);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetStatus(HGRAPH hGraph, DWORD* pdwStatus);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES* ppGraphProperties);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphSetProperties(HGRAPH hGraph, PPEER_GRAPH_PROPERTIES pGraphProperties);
 
 PEERGRAPH_COMPAT_API HRESULT PeerGraphRegisterEvent(HGRAPH hGraph, HANDLE hEvent, ULONG cEventRegistrations,
-                                                    PEER_GRAPH_EVENT_REGISTRATION *pEventRegistrations,
-                                                    HPEEREVENT *phPeerEvent);
+                                                    PEER_GRAPH_EVENT_REGISTRATION* pEventRegistrations,
+                                                    HPEEREVENT* phPeerEvent);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphUnregisterEvent(HPEEREVENT hPeerEvent);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetEventData(HPEEREVENT hPeerEvent, PPEER_GRAPH_EVENT_DATA *ppEventData);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetEventData(HPEEREVENT hPeerEvent, PPEER_GRAPH_EVENT_DATA* ppEventData);
 
 PEERGRAPH_COMPAT_API HRESULT PeerGraphOpenDirectConnection(HGRAPH hGraph, PCWSTR pwzPeerId, PPEER_ADDRESS pAddress,
-                                                           ULONGLONG *pullConnectionId);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphSendData(HGRAPH hGraph, ULONGLONG ullConnectionId, const GUID *pType,
+                                                           ULONGLONG* pullConnectionId);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphSendData(HGRAPH hGraph, ULONGLONG ullConnectionId, const GUID* pType,
                                                ULONG cbData, PVOID pvData);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphCloseDirectConnection(HGRAPH hGraph, ULONGLONG ullConnectionId);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumConnections(HGRAPH hGraph, DWORD dwFlags, HPEERENUM *phPeerEnum);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumConnections(HGRAPH hGraph, DWORD dwFlags, HPEERENUM* phPeerEnum);
 
-PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumNodes(HGRAPH hGraph, PCWSTR pwzPeerId, HPEERENUM *phPeerEnum);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNodeInfo(HGRAPH hGraph, ULONGLONG ullNodeId, PPEER_NODE_INFO *ppNodeInfo);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphEnumNodes(HGRAPH hGraph, PCWSTR pwzPeerId, HPEERENUM* phPeerEnum);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNodeInfo(HGRAPH hGraph, ULONGLONG ullNodeId, PPEER_NODE_INFO* ppNodeInfo);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphSetNodeAttributes(HGRAPH hGraph, PCWSTR pwzAttributes);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphSetPresence(HGRAPH hGraph, BOOL fPresent);
 
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetItemCount(HPEERENUM hPeerEnum, ULONG *pCount);
-PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNextItem(HPEERENUM hPeerEnum, ULONG *pCount, PVOID **pppvItems);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetItemCount(HPEERENUM hPeerEnum, ULONG* pCount);
+PEERGRAPH_COMPAT_API HRESULT PeerGraphGetNextItem(HPEERENUM hPeerEnum, ULONG* pCount, PVOID** pppvItems);
 PEERGRAPH_COMPAT_API HRESULT PeerGraphEndEnumeration(HPEERENUM hPeerEnum);
 
 PEERGRAPH_COMPAT_API VOID PeerGraphFreeData(PVOID pvData);

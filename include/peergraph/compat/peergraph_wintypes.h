@@ -8,10 +8,10 @@
 #ifndef PEERGRAPH_COMPAT_PEERGRAPH_WINTYPES_H
 #define PEERGRAPH_COMPAT_PEERGRAPH_WINTYPES_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <wchar.h>
-#include <netinet/in.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 typedef uint8_t BYTE;
-typedef BYTE *PBYTE;
+typedef BYTE* PBYTE;
 typedef uint16_t WORD;
 typedef uint32_t DWORD;
 typedef uint32_t ULONG;
@@ -36,16 +36,16 @@ typedef int32_t LONG;
 typedef uint64_t ULONGLONG;
 typedef int BOOL;
 typedef void VOID;
-typedef void *PVOID;
-typedef void *LPVOID;
+typedef void* PVOID;
+typedef void* LPVOID;
 typedef PVOID HANDLE;
 typedef LONG HRESULT;
 typedef wchar_t WCHAR;
-typedef WCHAR *PWSTR;
-typedef const WCHAR *PCWSTR;
-typedef WCHAR *LPWSTR;
-typedef const WCHAR *LPCWSTR;
-typedef const char *LPCSTR;
+typedef WCHAR* PWSTR;
+typedef const WCHAR* PCWSTR;
+typedef WCHAR* LPWSTR;
+typedef const WCHAR* LPCWSTR;
+typedef const char* LPCSTR;
 
 typedef struct _GUID {
   uint32_t Data1;
@@ -60,7 +60,7 @@ typedef struct _FILETIME {
 } FILETIME, *PFILETIME;
 
 typedef struct sockaddr_in6 SOCKADDR_IN6;
-typedef struct sockaddr_in6 *PSOCKADDR_IN6;
+typedef struct sockaddr_in6* PSOCKADDR_IN6;
 
 typedef struct _SECURITY_ATTRIBUTES {
   DWORD nLength;
@@ -75,14 +75,13 @@ typedef struct _SECURITY_ATTRIBUTES {
 #define FALSE 0
 #endif
 
-#define MAKEWORD(low, high) ((WORD)(((BYTE)((low) & 0xff)) | ((WORD)((BYTE)((high) & 0xff))) << 8))
-#define LOBYTE(w) ((BYTE)((w) & 0xff))
+#define MAKEWORD(low, high) ((WORD)(((BYTE)((low)&0xff)) | ((WORD)((BYTE)((high)&0xff))) << 8))
+#define LOBYTE(w) ((BYTE)((w)&0xff))
 #define HIBYTE(w) ((BYTE)(((w) >> 8) & 0xff))
 
 #define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
 #define FAILED(hr) (((HRESULT)(hr)) < 0)
-#define MAKE_HRESULT(sev, fac, code) \
-  ((HRESULT)(((uint32_t)(sev) << 31) | ((uint32_t)(fac) << 16) | ((uint32_t)(code))))
+#define MAKE_HRESULT(sev, fac, code) ((HRESULT)(((uint32_t)(sev) << 31) | ((uint32_t)(fac) << 16) | ((uint32_t)(code))))
 
 #define S_OK ((HRESULT)0x00000000)
 #define S_FALSE ((HRESULT)0x00000001)
@@ -103,10 +102,10 @@ typedef struct _SECURITY_ATTRIBUTES {
 #define WAIT_FAILED 0xFFFFFFFFu
 
 /* Win32 events, backed by a Linux eventfd. */
-PEERGRAPH_COMPAT_API HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset,
-                                         BOOL bInitialState, LPCWSTR lpName);
-PEERGRAPH_COMPAT_API HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset,
-                                         BOOL bInitialState, LPCSTR lpName);
+PEERGRAPH_COMPAT_API HANDLE CreateEventW(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,
+                                         LPCWSTR lpName);
+PEERGRAPH_COMPAT_API HANDLE CreateEventA(LPSECURITY_ATTRIBUTES lpEventAttributes, BOOL bManualReset, BOOL bInitialState,
+                                         LPCSTR lpName);
 #define CreateEvent CreateEventW
 PEERGRAPH_COMPAT_API BOOL SetEvent(HANDLE hEvent);
 PEERGRAPH_COMPAT_API BOOL ResetEvent(HANDLE hEvent);

@@ -137,8 +137,7 @@ class completion {
   using pointer = std::unique_ptr<base, destroyer>;
 
   template <typename Handler>
-  using handler_allocator_t =
-      asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>;
+  using handler_allocator_t = asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>;
 
   template <typename Handler, typename IoExecutor, typename Invoke, typename H>
   static pointer make(H&& h, const IoExecutor& io_ex, Invoke invoke) {
@@ -168,8 +167,7 @@ class completion {
           handler_(std::forward<H>(h)),
           invoke_(std::move(invoke)) {}
 
-    using self_allocator =
-        typename std::allocator_traits<handler_allocator_t<Handler>>::template rebind_alloc<impl>;
+    using self_allocator = typename std::allocator_traits<handler_allocator_t<Handler>>::template rebind_alloc<impl>;
 
     void post(Args... args) override {
       self_allocator self_alloc(asio::get_associated_allocator(handler_, asio::recycling_allocator<void>()));
@@ -205,4 +203,4 @@ class completion {
 
 }  // namespace peergraph::detail
 
-#endif // PEERGRAPH_DETAIL_COMPLETION_HPP
+#endif  // PEERGRAPH_DETAIL_COMPLETION_HPP

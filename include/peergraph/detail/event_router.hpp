@@ -253,4 +253,4 @@ class event_outbox {
 
 }  // namespace peergraph::detail
 
-#endif // PEERGRAPH_DETAIL_EVENT_ROUTER_HPP
+#endif  // PEERGRAPH_DETAIL_EVENT_ROUTER_HPP

@@ -114,7 +114,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
       return op.complete(errc::already_exists, nullptr), nullptr;
     }
     protocol::initiator_config cfg;
-    cfg.type = kind == connection_kind::direct ? protocol::connection_type::direct : protocol::connection_type::neighbor;
+    cfg.type =
+        kind == connection_kind::direct ? protocol::connection_type::direct : protocol::connection_type::neighbor;
     cfg.graph_id = graph_id();
     cfg.local_peer_id = peer_id();
     cfg.expected_peer_id = o.peer_id;
@@ -152,7 +153,9 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     router_.close_all();
   }
 
-  std::vector<node_info> nodes(std::optional<std::string_view> peer) const { return engine_.presence().nodes(state(), peer); }
+  std::vector<node_info> nodes(std::optional<std::string_view> peer) const {
+    return engine_.presence().nodes(state(), peer);
+  }
   node_info get_node_info(node_id id, std::error_code& ec) const { return engine_.get_node_info(id, ec); }
   graph_stats stats() const noexcept { return engine_.stats(); }
 
@@ -205,8 +208,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
 
  private:
-  using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                asio::wait_traits<std::chrono::steady_clock>, Executor>;
+  using timer_type =
+      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
   struct listener_entry {
     listener_entry(listener_type acc, endpoint req)
@@ -222,8 +225,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now().time_since_epoch());
   }
 
-  std::shared_ptr<connection_type> adopt_link(typename connection_type::stream_type s, connection_id id,
-                                              bool initiator, connection_kind kind) {
+  std::shared_ptr<connection_type> adopt_link(typename connection_type::stream_type s, connection_id id, bool initiator,
+                                              connection_kind kind) {
     auto conn = std::make_shared<connection_type>(this->shared_from_this(), std::move(s), id, initiator, kind);
     connections_.emplace(id, conn);
     engine_.state().add_link(conn->summary());

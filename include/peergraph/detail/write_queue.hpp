@@ -12,9 +12,9 @@
 
 #include <asio/buffer.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <deque>
 #include <span>
 #include <utility>
@@ -140,4 +140,4 @@ class write_queue {
 
 }  // namespace peergraph::detail
 
-#endif // PEERGRAPH_DETAIL_WRITE_QUEUE_HPP
+#endif  // PEERGRAPH_DETAIL_WRITE_QUEUE_HPP

@@ -25,9 +25,10 @@ struct initiate_open {
   template <typename Handler>
   void operator()(Handler&& handler, const endpoint& ep, const connect_options& opts) const {
     using conn_impl = typename impl_type::connection_type;
-    typename impl_type::open_completion c(
-        std::forward<Handler>(handler), impl->executor(),
-        [](auto&& h, std::error_code ec, std::shared_ptr<conn_impl> p) { std::move(h)(ec, connection_type(std::move(p))); });
+    typename impl_type::open_completion c(std::forward<Handler>(handler), impl->executor(),
+                                          [](auto&& h, std::error_code ec, std::shared_ptr<conn_impl> p) {
+                                            std::move(h)(ec, connection_type(std::move(p)));
+                                          });
     impl->connect(ep, opts, kind, std::move(c));
   }
 };
@@ -40,8 +41,8 @@ inline void throw_if(const std::error_code& ec, const char* what) {
 
 template <typename Executor, typename Transport>
 basic_graph<Executor, Transport> basic_graph<Executor, Transport>::create(const executor_type& ex,
-                                                                         graph_properties props, graph_options opts,
-                                                                         Transport transport) {
+                                                                          graph_properties props, graph_options opts,
+                                                                          Transport transport) {
   if (!detail::valid_id(props.graph_id) || !detail::valid_id(props.creator_id) ||
       !detail::valid_name(props.friendly_name) || !detail::valid_comment(props.comment) ||
       !detail::valid_name(opts.friendly_name))
@@ -53,14 +54,14 @@ basic_graph<Executor, Transport> basic_graph<Executor, Transport>::create(const 
 
 template <typename Executor, typename Transport>
 basic_graph<Executor, Transport> basic_graph<Executor, Transport>::open(const executor_type& ex, std::string graph_id,
-                                                                       std::string peer_id, graph_options opts,
-                                                                       Transport transport) {
+                                                                        std::string peer_id, graph_options opts,
+                                                                        Transport transport) {
   if (!detail::valid_id(graph_id) || !detail::valid_id(peer_id) || !detail::valid_name(opts.friendly_name))
     throw std::system_error(errc::invalid_argument, "peergraph::graph::open: bad id or name");
   graph_properties props;
   props.graph_id = std::move(graph_id);
-  return basic_graph(
-      std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer_id), false, std::move(opts)));
+  return basic_graph(std::make_shared<impl_type>(ex, std::move(transport), std::move(props), std::move(peer_id), false,
+                                                 std::move(opts)));
 }
 
 template <typename Executor, typename Transport>

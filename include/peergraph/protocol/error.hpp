@@ -17,19 +17,19 @@ namespace peergraph::protocol {
 
 /// Wire-level failure reasons.
 enum class error {
-  truncated_message = 1,   ///< a frame or field ends before its declared size
-  message_too_large,       ///< declared frame size above the configured maximum
-  bad_version,             ///< PEER_MESSAGE version is not 0x10
-  unknown_message_type,    ///< message type outside 0x01..0x0E
-  unexpected_message,      ///< valid message, wrong moment (e.g. PT2PT before WELCOME)
-  malformed_message,       ///< offsets, counts or strings inconsistent
-  wrong_graph_id,          ///< AUTH_INFO names another graph
-  wrong_peer_id,           ///< destination or remote peer id is not the expected one
-  handshake_timeout,       ///< the peer did not finish AUTH_INFO/CONNECT/WELCOME in time
-  keepalive_timeout,       ///< nothing received on an established link for too long
-  peer_disconnected,       ///< the peer sent DISCONNECT
-  connection_closed,       ///< the byte stream ended without DISCONNECT
-  self_connection,         ///< the remote node turned out to be this node
+  truncated_message = 1,  ///< a frame or field ends before its declared size
+  message_too_large,      ///< declared frame size above the configured maximum
+  bad_version,            ///< PEER_MESSAGE version is not 0x10
+  unknown_message_type,   ///< message type outside 0x01..0x0E
+  unexpected_message,     ///< valid message, wrong moment (e.g. PT2PT before WELCOME)
+  malformed_message,      ///< offsets, counts or strings inconsistent
+  wrong_graph_id,         ///< AUTH_INFO names another graph
+  wrong_peer_id,          ///< destination or remote peer id is not the expected one
+  handshake_timeout,      ///< the peer did not finish AUTH_INFO/CONNECT/WELCOME in time
+  keepalive_timeout,      ///< nothing received on an established link for too long
+  peer_disconnected,      ///< the peer sent DISCONNECT
+  connection_closed,      ///< the byte stream ended without DISCONNECT
+  self_connection,        ///< the remote node turned out to be this node
 };
 
 namespace detail {
@@ -38,19 +38,32 @@ class error_category final : public std::error_category {
   const char* name() const noexcept override { return "peergraph.protocol"; }
   std::string message(int ev) const override {
     switch (static_cast<error>(ev)) {
-      case error::truncated_message: return "message truncated";
-      case error::message_too_large: return "message larger than the configured maximum";
-      case error::bad_version: return "unsupported protocol version";
-      case error::unknown_message_type: return "unknown message type";
-      case error::unexpected_message: return "message not allowed in this connection state";
-      case error::malformed_message: return "malformed message";
-      case error::wrong_graph_id: return "peer belongs to another graph";
-      case error::wrong_peer_id: return "peer id does not match";
-      case error::handshake_timeout: return "handshake not completed in time";
-      case error::keepalive_timeout: return "no traffic from peer within the keep-alive timeout";
-      case error::peer_disconnected: return "peer disconnected";
-      case error::connection_closed: return "connection closed by peer";
-      case error::self_connection: return "the remote node is this node";
+      case error::truncated_message:
+        return "message truncated";
+      case error::message_too_large:
+        return "message larger than the configured maximum";
+      case error::bad_version:
+        return "unsupported protocol version";
+      case error::unknown_message_type:
+        return "unknown message type";
+      case error::unexpected_message:
+        return "message not allowed in this connection state";
+      case error::malformed_message:
+        return "malformed message";
+      case error::wrong_graph_id:
+        return "peer belongs to another graph";
+      case error::wrong_peer_id:
+        return "peer id does not match";
+      case error::handshake_timeout:
+        return "handshake not completed in time";
+      case error::keepalive_timeout:
+        return "no traffic from peer within the keep-alive timeout";
+      case error::peer_disconnected:
+        return "peer disconnected";
+      case error::connection_closed:
+        return "connection closed by peer";
+      case error::self_connection:
+        return "the remote node is this node";
     }
     return "unknown peergraph.protocol error";
   }
@@ -63,13 +76,11 @@ inline const std::error_category& error_category() noexcept {
   return cat;
 }
 
-inline std::error_code make_error_code(error e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+inline std::error_code make_error_code(error e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 }  // namespace peergraph::protocol
 
 template <>
 struct std::is_error_code_enum<peergraph::protocol::error> : std::true_type {};
 
-#endif // PEERGRAPH_PROTOCOL_ERROR_HPP
+#endif  // PEERGRAPH_PROTOCOL_ERROR_HPP

@@ -12,9 +12,9 @@ namespace peergraph::protocol {
 /// What the bytes received so far hold.
 struct frame_result {
   enum status_type { need_more, complete, invalid } status = need_more;
-  header h{};            ///< valid when status != need_more or `header_known`
+  header h{};  ///< valid when status != need_more or `header_known`
   bool header_known = false;
-  std::error_code ec;    ///< why, when status == invalid
+  std::error_code ec;  ///< why, when status == invalid
 };
 
 /// Looks at the front of `buffered`: a complete frame, a frame still missing
@@ -35,4 +35,4 @@ inline frame_result next_frame(std::span<const std::uint8_t> buffered, std::size
 
 }  // namespace peergraph::protocol
 
-#endif // PEERGRAPH_PROTOCOL_FRAME_HPP
+#endif  // PEERGRAPH_PROTOCOL_FRAME_HPP

@@ -113,8 +113,10 @@ class initiator : public detail::handshake_machine<detail::initiator_state, deta
         state_ = state::refused;
         return {outcome::refused, {}};
       }
-      case message_type::disconnect: return fail(error::peer_disconnected);
-      default: return fail(error::unexpected_message);
+      case message_type::disconnect:
+        return fail(error::peer_disconnected);
+      default:
+        return fail(error::unexpected_message);
     }
   }
 
@@ -165,7 +167,8 @@ class responder : public detail::handshake_machine<detail::responder_state, deta
         state_ = state::deciding;
         return {outcome::decide, {}};
       }
-      default: return fail(error::unexpected_message);
+      default:
+        return fail(error::unexpected_message);
     }
   }
 
@@ -196,4 +199,4 @@ class responder : public detail::handshake_machine<detail::responder_state, deta
 
 }  // namespace peergraph::protocol
 
-#endif // PEERGRAPH_PROTOCOL_HANDSHAKE_HPP
+#endif  // PEERGRAPH_PROTOCOL_HANDSHAKE_HPP

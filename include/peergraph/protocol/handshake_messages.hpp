@@ -75,7 +75,6 @@ struct disconnect {
   friend bool operator==(const disconnect&, const disconnect&) = default;
 };
 
-
 // ---------------------------------------------------------------- AUTH_INFO
 
 inline void encode(const auth_info& m, std::vector<std::uint8_t>& out) {
@@ -239,7 +238,6 @@ inline void encode(const disconnect& m, std::vector<std::uint8_t>& out) {
 inline std::error_code decode(std::span<const std::uint8_t> msg, disconnect& m) {
   return detail::decode_code_and_addresses(msg, message_type::disconnect, m.reason, m.referrals);
 }
-
 
 }  // namespace peergraph::protocol
 

@@ -40,9 +40,9 @@ inline constexpr std::size_t max_comment_size = 511;
 struct presence_entry {
   std::uint64_t node_id = 0;
   std::string peer_id;
-  std::uint32_t version = 0;     ///< starts at 1, +1 per re-publication
-  bool deleted = false;          ///< the node withdrew its presence (left, or stopped publishing)
-  std::uint32_t lifetime_ms = 0; ///< remaining lifetime when sent
+  std::uint32_t version = 0;      ///< starts at 1, +1 per re-publication
+  bool deleted = false;           ///< the node withdrew its presence (left, or stopped publishing)
+  std::uint32_t lifetime_ms = 0;  ///< remaining lifetime when sent
   std::vector<address> addresses;
   std::string attributes;
   friend bool operator==(const presence_entry&, const presence_entry&) = default;
@@ -263,4 +263,4 @@ inline std::error_code check_ack(std::span<const std::uint8_t> msg) {
 
 }  // namespace peergraph::protocol
 
-#endif // PEERGRAPH_PROTOCOL_PRESENCE_HPP
+#endif  // PEERGRAPH_PROTOCOL_PRESENCE_HPP

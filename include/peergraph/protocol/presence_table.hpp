@@ -71,8 +71,7 @@ class presence_table {
     std::optional<presence_entry> previous;
     /// True when the entry must be forwarded to the other neighbors.
     bool forward() const noexcept {
-      return what == result::added || what == result::updated || what == result::removed ||
-             what == result::tombstone;
+      return what == result::added || what == result::updated || what == result::removed || what == result::tombstone;
     }
   };
 
@@ -210,7 +209,7 @@ class presence_table {
   static constexpr std::uint32_t never = std::numeric_limits<std::uint32_t>::max();
 
   struct slot {
-    std::uint64_t node = 0;  ///< 0: free
+    std::uint64_t node = 0;                ///< 0: free
     std::unique_ptr<std::uint8_t[]> data;  ///< peer id, attributes, addresses (wire form, 18 bytes each)
     std::uint32_t expires = 0;
     std::uint32_t version = 0;
@@ -255,8 +254,8 @@ class presence_table {
     s.addr_count = static_cast<std::uint8_t>(addrs);
     s.version = e.version;
     s.deleted = e.deleted;
-    const auto life = e.deleted ? limits_.tombstone_hold
-                                : std::min(std::chrono::milliseconds(e.lifetime_ms), limits_.max_lifetime);
+    const auto life =
+        e.deleted ? limits_.tombstone_hold : std::min(std::chrono::milliseconds(e.lifetime_ms), limits_.max_lifetime);
     s.expires = stamp(now + life);
     earliest_ = std::min(earliest_, s.expires);
   }
@@ -283,9 +282,7 @@ class presence_table {
   // ------------------------------------------------------------ the open-addressing table
 
   std::size_t mask() const noexcept { return slots_.size() - 1; }
-  std::size_t home(std::uint64_t node) const noexcept {
-    return static_cast<std::size_t>(node ^ (node >> 29)) & mask();
-  }
+  std::size_t home(std::uint64_t node) const noexcept { return static_cast<std::size_t>(node ^ (node >> 29)) & mask(); }
 
   const slot* lookup(std::uint64_t node) const {
     if (slots_.empty()) return nullptr;

@@ -82,7 +82,8 @@ inline void encode_pt2pt_header(const guid& type, std::size_t payload_size,
 inline void encode_pt2pt_header(const guid& type, std::size_t payload_size, std::vector<std::uint8_t>& out) {
   const auto at = out.size();
   out.resize(at + pt2pt_header_size);
-  encode_pt2pt_header(type, payload_size, std::span<std::uint8_t, pt2pt_header_size>(out.data() + at, pt2pt_header_size));
+  encode_pt2pt_header(type, payload_size,
+                      std::span<std::uint8_t, pt2pt_header_size>(out.data() + at, pt2pt_header_size));
 }
 
 /// Decodes a complete PT2PT frame.

@@ -105,8 +105,7 @@ class reader {
 
 /// Reads a NUL-terminated string that starts at `offset` inside `msg` and must
 /// end (its NUL included) at or before `end`. False if it does not.
-inline bool read_cstring(std::span<const std::uint8_t> msg, std::size_t offset, std::size_t end,
-                         std::string& out) {
+inline bool read_cstring(std::span<const std::uint8_t> msg, std::size_t offset, std::size_t end, std::string& out) {
   // An empty range cannot hold the NUL; rejecting it here also keeps a null
   // msg.data() (empty span) away from memchr.
   if (offset >= end || end > msg.size()) return false;
@@ -119,4 +118,4 @@ inline bool read_cstring(std::span<const std::uint8_t> msg, std::size_t offset, 
 
 }  // namespace peergraph::protocol
 
-#endif // PEERGRAPH_PROTOCOL_WIRE_HPP
+#endif  // PEERGRAPH_PROTOCOL_WIRE_HPP

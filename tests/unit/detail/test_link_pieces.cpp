@@ -1,12 +1,11 @@
 // Unit tests for the sans-I/O pieces of a link (detail/link/): the frame
 // reader, the send path, the handshake driver and the keep-alive rules.
+#include "support/bytes.hpp"
 #include <peergraph/detail/link/frame_reader.hpp>
 #include <peergraph/detail/link/handshake_driver.hpp>
 #include <peergraph/detail/link/link_timer.hpp>
 #include <peergraph/detail/link/send_path.hpp>
 #include <peergraph/protocol/messages.hpp>
-
-#include "support/bytes.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/buffer.hpp>
@@ -126,8 +125,9 @@ TEST_CASE("the send path releases waiting sends at the low-water mark and flushe
   std::error_code send_ec = pg::errc::timeout, flush_ec = pg::errc::timeout;
   sp.queue_message(data_type, bytes(5000, 1));
   CHECK(sp.queued() == 5000 + pp::pt2pt_header_size);
-  sp.park_send(pl::send_path::plain_completion([&](std::error_code ec) { ++send_done, send_ec = ec; }, io.get_executor()),
-               anchor);
+  sp.park_send(
+      pl::send_path::plain_completion([&](std::error_code ec) { ++send_done, send_ec = ec; }, io.get_executor()),
+      anchor);
   sp.park_flush(
       pl::send_path::plain_completion([&](std::error_code ec) { ++flush_done, flush_ec = ec; }, io.get_executor()),
       anchor);

@@ -1,11 +1,10 @@
 // Unit tests for detail/node/: the node engine and its policies, driven with
 // link summaries, frames and plain millisecond counts. No socket, no executor.
+#include "support/bytes.hpp"
 #include <peergraph/detail/node/engine.hpp>
 #include <peergraph/detail/random.hpp>
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/messages.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -235,7 +234,7 @@ TEST_CASE("records expire on the tick and the own presence is refreshed at half 
   REQUIRE_FALSE(feed(e, l, encoded(pp::flood{false, rec}), 0ms, a));
   a.clear();
   e.tick(999ms, a);
-  CHECK(a.empty());  // nothing due yet
+  CHECK(a.empty());   // nothing due yet
   e.tick(1000ms, a);  // half of 2 s: the own presence goes out again
   REQUIRE(a.frames().size() == 1u);
   a.clear();
@@ -304,7 +303,8 @@ TEST_CASE("maintenance dials known nodes up to the target and follows BUSY refer
   pn::actions a;
   e.on_link_established(l, 0ms, a);
   for (pg::node_id n : {0xD1, 0xD2, 0xD3})
-    REQUIRE_FALSE(feed(e, l, encoded(pp::flood{false, presence_of(n, 1, static_cast<std::uint16_t>(4000 + n))}), 0ms, a));
+    REQUIRE_FALSE(
+        feed(e, l, encoded(pp::flood{false, presence_of(n, 1, static_cast<std::uint16_t>(4000 + n))}), 0ms, a));
   a.clear();
   REQUIRE_FALSE(feed(e, l, encoded(pp::sync_end{}), 1ms, a));
   REQUIRE(a.dials().size() == 1u);  // one neighbor already, target two
@@ -457,6 +457,7 @@ TEST_CASE("node ids come from 64 bits of the kernel's generator: no two alike", 
   for (int i = 0; i < 200'000; ++i) seen.insert(peergraph::detail::os_random64());
   CHECK(seen.size() == 200'000u);
   std::set<pg::node_id> ids;
-  for (int i = 0; i < 2'000; ++i) ids.insert(pn::node_state(props(), "n", false, opts(), peergraph::detail::os_random64()).id());
+  for (int i = 0; i < 2'000; ++i)
+    ids.insert(pn::node_state(props(), "n", false, opts(), peergraph::detail::os_random64()).id());
   CHECK(ids.size() == 2'000u);
 }

@@ -68,9 +68,8 @@ class connection_impl final : public link::link_base<Executor, Transport> {
       if (auto self = w.lock()) self->end(asio::error::operation_aborted, ending::abort);
     });
     this->arm(timeout);
-    this->graph_->transport().async_connect(this->stream_, ep, [self = self()](std::error_code ec) {
-      self->on_transport_connected(ec);
-    });
+    this->graph_->transport().async_connect(this->stream_, ep,
+                                            [self = self()](std::error_code ec) { self->on_transport_connected(ec); });
   }
 
   /// Responder: wait for AUTH_INFO and CONNECT.
@@ -132,7 +131,9 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   const protocol::refuse* refusal() const noexcept { return handshake_.refusal(); }
 
  private:
-  std::shared_ptr<connection_impl> self() { return std::static_pointer_cast<connection_impl>(this->shared_from_this()); }
+  std::shared_ptr<connection_impl> self() {
+    return std::static_pointer_cast<connection_impl>(this->shared_from_this());
+  }
 
   // ------------------------------------------------------------ handshake
 
@@ -157,8 +158,10 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     std::vector<std::uint8_t> out;
     const auto r = handshake_.on_frame(h, frame, l, out);
     switch (r.kind) {
-      case link::handshake_driver::step::pending: return;
-      case link::handshake_driver::step::failed: return end(r.ec, ending::abort);
+      case link::handshake_driver::step::pending:
+        return;
+      case link::handshake_driver::step::failed:
+        return end(r.ec, ending::abort);
       case link::handshake_driver::step::refused:
         if (!l.initiator) this->queue_frame(out);
         return end(r.ec, l.initiator ? ending::abort : ending::after_write);
@@ -235,9 +238,8 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   void start_read() {
     if (this->reading_ || this->input_paused_ || !reading_phase()) return;
     this->reading_ = true;
-    this->stream_.async_read_some(this->reader_.prepare(), [self = self()](std::error_code ec, std::size_t n) {
-      self->on_read(ec, n);
-    });
+    this->stream_.async_read_some(this->reader_.prepare(),
+                                  [self = self()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(std::error_code ec, std::size_t n) {
@@ -284,15 +286,15 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   // own vector, with no copy through the read buffer.
   void read_large() {
     this->reading_ = true;
-    asio::async_read(this->stream_, this->reader_.large_rest(), [self = self()](std::error_code ec, std::size_t) {
-      self->on_large(ec);
-    });
+    asio::async_read(this->stream_, this->reader_.large_rest(),
+                     [self = self()](std::error_code ec, std::size_t) { self->on_large(ec); });
   }
 
   void on_large(std::error_code ec) {
     this->reading_ = false;
     if (this->phase_ != phase::established) return;
-    if (ec) return end(ec == asio::error::eof ? std::error_code(protocol::error::connection_closed) : ec, ending::abort);
+    if (ec)
+      return end(ec == asio::error::eof ? std::error_code(protocol::error::connection_closed) : ec, ending::abort);
     this->last_rx_ = link::clock::now();
     guid type;
     auto payload = this->reader_.take_large(type);
@@ -320,19 +322,22 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         if (this->input_paused_) this->last_rx_ = now;
         this->sends_.trim();
         switch (link::keepalive(this->graph_->options(), now, this->last_rx_, this->last_tx_, this->sends_.queued())) {
-          case link::keepalive_verdict::idle_timeout: return end(protocol::error::keepalive_timeout, ending::abort);
+          case link::keepalive_verdict::idle_timeout:
+            return end(protocol::error::keepalive_timeout, ending::abort);
           case link::keepalive_verdict::ping: {
             std::vector<std::uint8_t> ping;
             protocol::encode_pt2pt_header(protocol::ping_type, 0, ping);
             this->queue_frame(ping);
             break;
           }
-          case link::keepalive_verdict::nothing: break;
+          case link::keepalive_verdict::nothing:
+            break;
         }
         return arm_keepalive();
       }
       case phase::closing:
-      case phase::closed: return this->shut();
+      case phase::closed:
+        return this->shut();
     }
   }
 

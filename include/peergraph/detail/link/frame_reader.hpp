@@ -87,7 +87,8 @@ class frame_reader {
       if (auto ec = protocol::decode_pt2pt_prefix(avail, fr.h.size, p)) return s.kind = step::invalid, s.ec = ec, s;
       // Padding between the fixed fields and the payload is rare; such a
       // message takes the buffered path below.
-      if (p.data_offset == protocol::pt2pt_header_size) return begin_large(fr.h, p.type, avail), s.kind = step::large, s;
+      if (p.data_offset == protocol::pt2pt_header_size)
+        return begin_large(fr.h, p.type, avail), s.kind = step::large, s;
     }
     if (fr.h.size > buf_.size() - begin_) {
       compact();

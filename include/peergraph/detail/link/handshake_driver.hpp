@@ -22,10 +22,13 @@ namespace peergraph::detail::link {
 inline std::error_code refuse_error(protocol::refuse_code c) noexcept {
   switch (c) {
     case protocol::refuse_code::already_connected:
-    case protocol::refuse_code::duplicate_connection: return errc::already_exists;
-    case protocol::refuse_code::connect_self: return errc::connect_self;
+    case protocol::refuse_code::duplicate_connection:
+      return errc::already_exists;
+    case protocol::refuse_code::connect_self:
+      return errc::connect_self;
     case protocol::refuse_code::busy:
-    case protocol::refuse_code::direct_connection_disallowed: return errc::connection_refused;
+    case protocol::refuse_code::direct_connection_disallowed:
+      return errc::connection_refused;
   }
   return errc::connection_refused;
 }
@@ -64,7 +67,8 @@ class handshake_driver {
     if (initiator_) {
       const auto r = initiator_->on_frame(h, frame);
       switch (r.kind) {
-        case protocol::initiator::outcome::pending: return {};
+        case protocol::initiator::outcome::pending:
+          return {};
         case protocol::initiator::outcome::established: {
           const auto& w = initiator_->peer();
           l.remote_node = w.node_id;
@@ -72,16 +76,21 @@ class handshake_driver {
           l.remote_addresses = to_endpoints(w.addresses);
           return {step::established, {}};
         }
-        case protocol::initiator::outcome::refused: return {step::refused, refuse_error(initiator_->refusal().code)};
-        case protocol::initiator::outcome::failed: return {step::failed, api_error(r.ec)};
+        case protocol::initiator::outcome::refused:
+          return {step::refused, refuse_error(initiator_->refusal().code)};
+        case protocol::initiator::outcome::failed:
+          return {step::failed, api_error(r.ec)};
       }
       return {step::failed, protocol::error::unexpected_message};
     }
     const auto r = responder_->on_frame(h, frame, out);
     switch (r.kind) {
-      case protocol::responder::outcome::pending: return {};
-      case protocol::responder::outcome::failed: return {step::failed, api_error(r.ec)};
-      case protocol::responder::outcome::refused: return {step::refused, refuse_error(r.code)};
+      case protocol::responder::outcome::pending:
+        return {};
+      case protocol::responder::outcome::failed:
+        return {step::failed, api_error(r.ec)};
+      case protocol::responder::outcome::refused:
+        return {step::refused, refuse_error(r.code)};
       case protocol::responder::outcome::decide: {
         const auto& req = responder_->request();
         l.kind = req.direct ? connection_kind::direct : connection_kind::neighbor;
@@ -111,7 +120,7 @@ class handshake_driver {
   /// Initiator: the REFUSE received, if the remote refused.
   const protocol::refuse* refusal() const noexcept {
     return initiator_ && initiator_->current() == protocol::initiator::state::refused ? &initiator_->refusal()
-                                                                                     : nullptr;
+                                                                                      : nullptr;
   }
 
  private:

@@ -107,4 +107,4 @@ inline bool touches_link(const endpoint& pattern, const link_state& l) noexcept 
 
 }  // namespace peergraph::detail::memory
 
-#endif // PEERGRAPH_DETAIL_MEMORY_CONTROL_HPP
+#endif  // PEERGRAPH_DETAIL_MEMORY_CONTROL_HPP

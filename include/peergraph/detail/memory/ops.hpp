@@ -316,4 +316,4 @@ service& service_for(const Executor& ex) {
 
 }  // namespace peergraph::detail::memory
 
-#endif // PEERGRAPH_DETAIL_MEMORY_OPS_HPP
+#endif  // PEERGRAPH_DETAIL_MEMORY_OPS_HPP

@@ -85,4 +85,4 @@ class pipe {
 
 }  // namespace peergraph::detail::memory
 
-#endif // PEERGRAPH_DETAIL_MEMORY_PIPE_HPP
+#endif  // PEERGRAPH_DETAIL_MEMORY_PIPE_HPP

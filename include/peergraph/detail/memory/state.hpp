@@ -448,4 +448,4 @@ class network_state : public std::enable_shared_from_this<network_state> {
 
 }  // namespace peergraph::detail::memory
 
-#endif // PEERGRAPH_DETAIL_MEMORY_STATE_HPP
+#endif  // PEERGRAPH_DETAIL_MEMORY_STATE_HPP

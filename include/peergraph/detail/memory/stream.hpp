@@ -243,4 +243,4 @@ class listener_core {
 
 }  // namespace peergraph::detail::memory
 
-#endif // PEERGRAPH_DETAIL_MEMORY_STREAM_HPP
+#endif  // PEERGRAPH_DETAIL_MEMORY_STREAM_HPP

@@ -124,8 +124,10 @@ class engine {
         upkeep_.maintain(state_, presence_.table(), now, out);
         return {};
       }
-      case message_type::ack: return protocol::check_ack(frame);
-      default: return protocol::error::unexpected_message;
+      case message_type::ack:
+        return protocol::check_ack(frame);
+      default:
+        return protocol::error::unexpected_message;
     }
   }
 
@@ -191,7 +193,8 @@ class engine {
   node_info get_node_info(node_id id, std::error_code& ec) const {
     ec.clear();
     if (state_.closed()) return ec = errc::invalid_graph, node_info{};
-    if (id == 0 || id == state_.id()) return node_info{state_.id(), state_.peer_id(), state_.listening(), presence_.attributes()};
+    if (id == 0 || id == state_.id())
+      return node_info{state_.id(), state_.peer_id(), state_.listening(), presence_.attributes()};
     if (const auto e = presence_.table().find(id)) return presence_engine::to_info(*e);
     ec = errc::node_not_found;
     return {};

@@ -19,11 +19,11 @@ struct link_summary {
   bool initiator = false;
   /// The handshake is over and the link carries traffic.
   bool established = false;
-  node_id remote_node = 0;      ///< 0 until the handshake says
-  std::string remote_peer;      ///< empty until the handshake says
-  endpoint remote_ep;           ///< the transport's remote endpoint
-  endpoint local_ep;            ///< the transport's local endpoint, once connected
-  endpoint dialed;              ///< initiator: the address it connected to
+  node_id remote_node = 0;                 ///< 0 until the handshake says
+  std::string remote_peer;                 ///< empty until the handshake says
+  endpoint remote_ep;                      ///< the transport's remote endpoint
+  endpoint local_ep;                       ///< the transport's local endpoint, once connected
+  endpoint dialed;                         ///< initiator: the address it connected to
   std::vector<endpoint> remote_addresses;  ///< where the remote says it listens
 
   bool is_neighbor() const noexcept { return established && kind == connection_kind::neighbor; }

@@ -28,9 +28,7 @@ class maintenance {
   using ms = std::chrono::milliseconds;
 
   /// True when the periodic check is due at `now`.
-  bool due(const node_state& st, ms now) const noexcept {
-    return now - last_ >= st.options().maintenance_interval;
-  }
+  bool due(const node_state& st, ms now) const noexcept { return now - last_ >= st.options().maintenance_interval; }
 
   /// Tops the neighbor count up to the target with nodes known from presence.
   void maintain(node_state& st, const protocol::presence_table& table, ms now, actions& out) {

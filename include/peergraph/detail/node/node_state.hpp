@@ -184,9 +184,9 @@ class node_state {
   /// An established neighbor link dialled to, coming from, or announcing `ep`.
   bool is_neighbor_address(const endpoint& ep) const {
     for (const auto& [id, l] : links_)
-      if (l->is_neighbor() && (l->dialed == ep || l->remote_ep == ep ||
-                               std::find(l->remote_addresses.begin(), l->remote_addresses.end(), ep) !=
-                                   l->remote_addresses.end()))
+      if (l->is_neighbor() &&
+          (l->dialed == ep || l->remote_ep == ep ||
+           std::find(l->remote_addresses.begin(), l->remote_addresses.end(), ep) != l->remote_addresses.end()))
         return true;
     return false;
   }

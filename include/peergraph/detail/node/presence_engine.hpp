@@ -114,14 +114,20 @@ class presence_engine {
     if (!sync) ++st.stats().floods_useful;
     if (auto fwd = table_.for_forwarding(e.node_id, now)) flood(st, protocol::flood{false, std::move(*fwd)}, from, out);
     switch (r.what) {
-      case res::added: out.emit(node_changed_event{node_change::connected, to_info(e)}); break;
+      case res::added:
+        out.emit(node_changed_event{node_change::connected, to_info(e)});
+        break;
       case res::updated:
         if (r.content_changed) out.emit(node_changed_event{node_change::updated, to_info(e)});
         break;
-      case res::removed: out.emit(node_changed_event{node_change::disconnected, to_info(*r.previous)}); break;
-      default: break;
+      case res::removed:
+        out.emit(node_changed_event{node_change::disconnected, to_info(*r.previous)});
+        break;
+      default:
+        break;
     }
-    if (st.properties().presence_max > 0 && (r.what == res::added || r.what == res::removed)) refresh(st, now, false, out);
+    if (st.properties().presence_max > 0 && (r.what == res::added || r.what == res::removed))
+      refresh(st, now, false, out);
   }
 
   /// Appends the presence part of a synchronization for a neighbor: this

@@ -147,7 +147,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     all.reserve(connections_.size());
     for (auto& [id, c] : connections_) all.push_back(c);
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a->id() < b->id(); });
-    for (auto& c : all) c->close(asio::error::operation_aborted);
+    for (auto& c : all) c->end(asio::error::operation_aborted, link::ending::orderly);
     connections_.clear();
     run([&](node::actions& a) { engine_.report_status(a); });
     router_.close_all();
@@ -281,7 +281,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     }
     for (auto& ev : a.events()) out.push(std::move(ev));
     for (const auto& e : a.ends())
-      if (auto c = find(e.link)) c->close(e.reason);
+      if (auto c = find(e.link)) c->end(e.reason, link::ending::orderly);
     for (const auto& d : a.dials()) dial(d);
   }
 

@@ -123,10 +123,6 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     this->shut();
   }
 
-  /// Orderly close requested by the graph (`reason` reported, none for a
-  /// local close).
-  void close(std::error_code reason = {}) { end(reason, ending::orderly); }
-
   /// The REFUSE this initiator received, if the remote refused.
   const protocol::refuse* refusal() const noexcept { return handshake_.refusal(); }
 

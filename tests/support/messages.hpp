@@ -3,11 +3,10 @@
 #ifndef PEERGRAPH_TESTS_SUPPORT_MESSAGES_HPP
 #define PEERGRAPH_TESTS_SUPPORT_MESSAGES_HPP
 
+#include "support/bytes.hpp"
 #include <peergraph/detail/addresses.hpp>
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/messages.hpp>
-
-#include "support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,7 +23,6 @@ using peergraph::guid;
 using pp::error;
 
 inline const auto ep = wire_address;
-
 
 /// Makes the size field agree with the buffer again after an edit.
 inline void fix_size(bytes& b) { put32(b, 0, static_cast<std::uint32_t>(b.size())); }
@@ -62,9 +60,12 @@ inline bool same_v4_mapped(const bytes& b, std::size_t at, std::array<std::uint8
          b.at(at + 14) == v4[2] && b.at(at + 15) == v4[3];
 }
 
-inline const guid data_type = guid::from_fields(0x12345678, 0x9abc, 0xdef0, {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef});
+inline const guid data_type =
+    guid::from_fields(0x12345678, 0x9abc, 0xdef0, {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef});
 
-inline pp::auth_info sample_auth() { return {pp::connection_type::direct, "graph-id", "alice@example", std::string("bob")}; }
+inline pp::auth_info sample_auth() {
+  return {pp::connection_type::direct, "graph-id", "alice@example", std::string("bob")};
+}
 inline pp::connect sample_connect() {
   pp::connect c;
   c.update = true;
@@ -81,7 +82,9 @@ inline pp::welcome sample_welcome() {
           "bob",
           "Bob's node"};
 }
-inline pp::refuse sample_refuse() { return {pp::refuse_code::busy, {ep("203.0.113.5", 3587), ep("2001:db8::2", 3587)}}; }
+inline pp::refuse sample_refuse() {
+  return {pp::refuse_code::busy, {ep("203.0.113.5", 3587), ep("2001:db8::2", 3587)}};
+}
 inline pp::disconnect sample_disconnect() { return {3, {ep("203.0.113.9", 1)}}; }
 
 inline std::vector<pp::address> many_endpoints(std::size_t n) {

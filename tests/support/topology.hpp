@@ -43,7 +43,8 @@ struct network {
   std::vector<edge> links;
 };
 
-inline asio::awaitable<void> build(network& net, int n, std::vector<edge> edges, pg::graph_properties p, pg::graph_options o) {
+inline asio::awaitable<void> build(network& net, int n, std::vector<edge> edges, pg::graph_properties p,
+                                   pg::graph_options o) {
   net.nodes.push_back(net.w.create(p, o));
   net.eps.push_back(net.nodes[0].listen(loopback4()));
   std::vector<bool> joined(static_cast<std::size_t>(n), false);

@@ -330,4 +330,3 @@ TEST_CASE("CONNECT rejections", "[messages][connect]") {
     CHECK(dec<pp::connect>(b) == error::malformed_message);
   }
 }
-

@@ -1,5 +1,5 @@
-// Unit tests for the PT2PT, the PEER_MESSAGE header, and mutated messages of every kind encoders and decoders (protocol/):
-// exact wire layout, round trips and rejection of malformed input.
+// Unit tests for the PT2PT, the PEER_MESSAGE header, and mutated messages of every kind encoders and decoders
+// (protocol/): exact wire layout, round trips and rejection of malformed input.
 #include "support/messages.hpp"
 
 #include <catch2/catch.hpp>

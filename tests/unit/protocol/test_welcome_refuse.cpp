@@ -263,4 +263,3 @@ TEST_CASE("DISCONNECT rejections", "[messages][disconnect]") {
     CHECK(dec<pp::disconnect>(b) == error::malformed_message);
   }
 }
-

@@ -299,6 +299,15 @@ TEST_CASE("malformed graph-level frames end only that link", "[presence][bad-inp
   });
 }
 
-// A graph of the kind the `scale` benchmark builds (up to 10,000 nodes
-// there), small enough for every CI run: it converges, an update costs what
-// the flooding rule says, and a late joiner and everyone see each other.
+TEST_CASE("a closed graph lists no nodes", "[presence][close]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    network net(io);
+    co_await build(net, 3, chain(3), props(), fixed_options());
+    const bool all = co_await eventually([&] { return all_see_all(net); });
+    REQUIRE(all);
+    REQUIRE(net.nodes[1].nodes().size() == 3u);
+    net.nodes[1].close();
+    CHECK(net.nodes[1].nodes().empty());
+    CHECK(net.nodes[1].nodes(std::string_view("n0")).empty());
+  });
+}

@@ -164,7 +164,8 @@ class presence_engine {
     auto take = [&](const protocol::presence_entry& e) {
       if (!peer || e.peer_id == *peer) out.push_back(to_info(e));
     };
-    if (published_ && !st.closed()) take(own_entry(st, false));
+    if (st.closed()) return out;
+    if (published_) take(own_entry(st, false));
     table_.for_each_live(take);
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return out;

@@ -11,7 +11,16 @@
 #endif
 
 // Asio 1.22 only detects coroutines on Clang when it is paired with libc++.
-// With libstdc++ the support is there but undetected; tell Asio so.
+// With libstdc++ the support is there but undetected; tell Asio so. That
+// only works before Asio's own configuration is read: the Meson dependency
+// and peergraph.pc pass these definitions on the command line, so that the
+// order of the includes does not matter.
+#if defined(ASIO_DETAIL_CONFIG_HPP) && !defined(ASIO_HAS_CO_AWAIT)
+#error \
+    "peergraph: Asio was included before peergraph and without C++20 coroutine support (Clang with libstdc++ \
+is not detected by Asio 1.22). Include a peergraph header first, or compile with \
+-DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1 (pkg-config --cflags peergraph and the Meson dependency add them)."
+#endif
 #if defined(__clang__) && defined(__cpp_impl_coroutine)
 #ifndef ASIO_HAS_CO_AWAIT
 #define ASIO_HAS_CO_AWAIT 1

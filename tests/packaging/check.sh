@@ -10,6 +10,8 @@
 #      Of the shim only its C headers are installed, and its library exports
 #      only the functions they declare PEERGRAPH_COMPAT_API
 #      (tests/packaging/check_symbols.sh).
+#      Also: peergraph.pc sets no -std, C++17 stops with peergraph's #error,
+#      and -Dcompat=disabled installs the headers alone.
 #   2. Build the same consumer with the repository as its subproject
 #      (subprojects/peergraph), where dependency('peergraph') is the one that
 #      peergraph's meson.build declares with meson.override_dependency().
@@ -64,10 +66,26 @@ ninja -C "$tmp/consumer-build"
 "$tmp/consumer-build/consumer"
 
 step "plain compiler command with pkg-config"
+# The user's language level stands: peergraph.pc must not bring a -std of
+# its own (after a user's -std=c++23 it would lower it).
+if pkg-config --cflags peergraph | grep -q -- '-std='; then
+  echo "packaging: peergraph.pc sets the language level: $(pkg-config --cflags peergraph)" >&2
+  exit 1
+fi
 # shellcheck disable=SC2046 # pkg-config's output is meant to be split.
 "${CXX:-c++}" -std=c++20 -Wall -Wextra -o "$tmp/consumer-direct" "$consumer/main.cpp" \
   $(pkg-config --cflags --libs peergraph)
 "$tmp/consumer-direct"
+# Below C++20 the build stops with peergraph's own message.
+# shellcheck disable=SC2046
+if "${CXX:-c++}" -std=c++17 -fsyntax-only "$consumer/main.cpp" $(pkg-config --cflags peergraph) \
+  >"$tmp/cxx17.log" 2>&1; then
+  echo "packaging: the consumer compiled as C++17" >&2
+  exit 1
+fi
+grep -q "peergraph needs C++20" "$tmp/cxx17.log" ||
+  { echo "packaging: C++17 failed without peergraph's #error:" >&2; head -20 "$tmp/cxx17.log" >&2; exit 1; }
+echo "C++17: stopped with peergraph's #error"
 
 step "the <p2p.h> shim: its C headers only, and a library exporting only their functions"
 [[ -f "$prefix/include/peergraph/detail/graph_impl.hpp" ]] ||
@@ -106,6 +124,21 @@ step "two processes talking through <p2p.h>, built as C against peergraph-compat
 LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" timeout 120 \
   bash "$repo/tests/packaging/two_nodes.sh" "$tmp/compat-two-nodes"
 
+step "header-only install (-Dcompat=disabled): headers and peergraph.pc, nothing compiled"
+start=$SECONDS
+meson setup "$tmp/headers-build" "$repo" --prefix="$tmp/headers-prefix" -Dcompat=disabled \
+  -Dtests=false -Dexamples=false -Dbenchmarks=false >"$tmp/headers-setup.log" ||
+  { cat "$tmp/headers-setup.log"; exit 1; }
+meson install -C "$tmp/headers-build" >"$tmp/headers-install.log" || { cat "$tmp/headers-install.log"; exit 1; }
+[[ -f "$tmp/headers-prefix/include/peergraph/peergraph.hpp" ]] ||
+  { echo "packaging: header-only install has no headers" >&2; exit 1; }
+if [[ -e "$tmp/headers-prefix/include/peergraph/compat" ]] ||
+  [[ -n "$(find "$tmp/headers-prefix" -name 'libpeergraph_compat*' -o -name 'peergraph-compat.pc')" ]]; then
+  echo "packaging: -Dcompat=disabled still installed the shim" >&2
+  exit 1
+fi
+echo "header-only: $(find "$tmp/headers-prefix" -type f | wc -l) files in $((SECONDS - start)) s"
+
 step "Meson consumer, peergraph as a subproject"
 sub="$tmp/consumer-sub"
 mkdir -p "$sub/subprojects"
@@ -117,5 +150,10 @@ meson setup "$tmp/consumer-sub-build" "$sub" --force-fallback-for=peergraph >"$t
 expect_dependency "$tmp/consumer-sub-setup.log" internal
 ninja -C "$tmp/consumer-sub-build" consumer
 "$tmp/consumer-sub-build/consumer"
+# As a subproject the shim is off unless asked for (compat=auto).
+if ninja -C "$tmp/consumer-sub-build" -t targets all | grep -q peergraph_compat; then
+  echo "packaging: the subproject build has the <p2p.h> library though compat is auto" >&2
+  exit 1
+fi
 
 step "ok"

@@ -29,7 +29,7 @@ enum class errc {
   connect_self,                  ///< PEER_E_CONNECT_SELF
   connection_refused,            ///< PEER_E_CONNECTION_REFUSED
   connection_failed,             ///< PEER_E_CONNECTION_FAILED
-  connection_not_authenticated,  ///< PEER_E_CONNECTION_NOT_AUTHENTICATED
+  connection_not_authenticated,  ///< PEER_E_CONNECTION_NOT_AUTHENTICATED (not admitted: another graph or peer)
   connection_not_found,          ///< PEER_E_CONNECTION_NOT_FOUND
   node_not_found,                ///< PEER_E_NODE_NOT_FOUND
   not_found,                     ///< PEER_E_NOT_FOUND
@@ -92,7 +92,8 @@ inline constexpr hresult_entry hresult_table[] = {
      "connection refused by the remote node"},
     {errc::connection_failed, static_cast<std::int32_t>(0x80630109u), "PEER_E_CONNECTION_FAILED", "connection failed"},
     {errc::connection_not_authenticated, static_cast<std::int32_t>(0x8063010Au), "PEER_E_CONNECTION_NOT_AUTHENTICATED",
-     "connection lost during authentication"},
+     "the remote node closed the connection during authentication: it belongs to another graph, or is not the "
+     "expected peer"},
     {errc::connection_not_found, static_cast<std::int32_t>(0x80630103u), "PEER_E_CONNECTION_NOT_FOUND",
      "no connection with that id"},
     {errc::node_not_found, static_cast<std::int32_t>(0x80630108u), "PEER_E_NODE_NOT_FOUND", "no node with that id"},
@@ -182,6 +183,10 @@ inline std::int32_t to_hresult(const std::error_code& ec) noexcept {
   if (ec.category() == protocol::error_category()) {
     if (ec == protocol::error::handshake_timeout) return detail::find_entry(errc::timeout)->hresult;
     if (ec == protocol::error::self_connection) return detail::find_entry(errc::connect_self)->hresult;
+    if (ec == protocol::error::direct_connection_disallowed)
+      return detail::find_entry(errc::connection_refused)->hresult;
+    if (ec == protocol::error::wrong_graph_id || ec == protocol::error::wrong_peer_id)
+      return detail::find_entry(errc::connection_not_authenticated)->hresult;
     return detail::find_entry(errc::connection_failed)->hresult;
   }
   if (ec == asio::error::connection_refused || ec == std::errc::connection_refused)
@@ -196,7 +201,7 @@ inline bool errc_category_impl::equivalent(int ev, const std::error_condition& c
   switch (static_cast<condition>(cond.value())) {
     case condition::refused:
       return ev == static_cast<int>(errc::connection_refused) || ev == static_cast<int>(errc::already_exists) ||
-             ev == static_cast<int>(errc::connect_self);
+             ev == static_cast<int>(errc::connect_self) || ev == static_cast<int>(errc::connection_not_authenticated);
     case condition::timed_out:
       return ev == static_cast<int>(errc::timeout);
     case condition::closed:
@@ -212,7 +217,8 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
   switch (static_cast<condition>(cond)) {
     case condition::refused:
       return ec == asio::error::connection_refused || ec == std::errc::connection_refused ||
-             ec == error::self_connection;
+             ec == error::self_connection || ec == error::direct_connection_disallowed || ec == error::wrong_graph_id ||
+             ec == error::wrong_peer_id;
     case condition::timed_out:
       return ec == error::handshake_timeout || ec == error::keepalive_timeout || ec == asio::error::timed_out ||
              ec == std::errc::timed_out;
@@ -223,7 +229,8 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
     case condition::protocol_violation:
       return ec.category() == protocol::error_category() && ec != error::handshake_timeout &&
              ec != error::keepalive_timeout && ec != error::peer_disconnected && ec != error::connection_closed &&
-             ec != error::self_connection;
+             ec != error::self_connection && ec != error::direct_connection_disallowed && ec != error::wrong_graph_id &&
+             ec != error::wrong_peer_id;
   }
   return false;
 }

@@ -261,11 +261,16 @@ TEST_CASE("a node of another graph is not accepted", "[connect]") {
     auto a_events = a.subscribe<pg::neighbor_connection_event>();
     const auto ea = a.listen(loopback6());
     auto [ec, c] = co_await stranger.connect(ea, asio::experimental::as_tuple(use_awaitable));
-    CHECK(ec == pg::errc::connection_not_authenticated);
+    // [MS-PPGRH] 3.1.5.1.1: the responder ends the connection without a
+    // reason. No peer was expected, so only the graph can differ.
+    CHECK(ec == pg::protocol::error::wrong_graph_id);
+    CHECK(ec == pg::condition::refused);
+    CHECK(ec != pg::condition::protocol_violation);
+    CHECK_THAT(ec.message(), Catch::Contains("another graph"));
     auto ev = co_await next(a_events);
     CHECK(ev.status == pg::connection_status::failed);
     CHECK(ev.reason == pg::protocol::error::wrong_graph_id);
-    CHECK(ev.reason == pg::condition::protocol_violation);
+    CHECK(ev.reason == pg::condition::refused);
   });
 }
 
@@ -279,7 +284,11 @@ TEST_CASE("the expected peer id is enforced", "[connect]") {
     pg::connect_options wrong;
     wrong.peer_id = "not-alice";
     auto [ec, c] = co_await b.connect(ea, wrong, asio::experimental::as_tuple(use_awaitable));
+    // Another graph or another peer: the initiator cannot tell, and says so.
     CHECK(ec == pg::errc::connection_not_authenticated);
+    CHECK(ec == pg::condition::refused);
+    CHECK_THAT(ec.message(), Catch::Contains("another graph"));
+    CHECK_THAT(ec.message(), Catch::Contains("not the expected peer"));
     auto ev = co_await next(a_events);
     CHECK(ev.status == pg::connection_status::failed);
     CHECK(ev.reason == pg::protocol::error::wrong_peer_id);

@@ -61,7 +61,7 @@ const std::vector<documented> documented_hresults{
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
 constexpr int last_errc = static_cast<int>(errc::access_denied);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
-constexpr int last_protocol_error = static_cast<int>(pp::error::self_connection);
+constexpr int last_protocol_error = static_cast<int>(pp::error::direct_connection_disallowed);
 
 }  // namespace
 
@@ -171,6 +171,10 @@ TEST_CASE("to_hresult of other errors", "[error]") {
         CHECK(pg::to_hresult(e) == timeout);
       else if (e == pp::error::self_connection)
         CHECK(pg::to_hresult(e) == hr(0x80630106u));
+      else if (e == pp::error::direct_connection_disallowed)
+        CHECK(pg::to_hresult(e) == hr(0x8063010Bu));  // PEER_E_CONNECTION_REFUSED
+      else if (e == pp::error::wrong_graph_id || e == pp::error::wrong_peer_id)
+        CHECK(pg::to_hresult(e) == hr(0x8063010Au));  // PEER_E_CONNECTION_NOT_AUTHENTICATED
       else
         CHECK(pg::to_hresult(e) == connection_failed);
     }
@@ -195,6 +199,12 @@ TEST_CASE("error conditions", "[error]") {
     CHECK(std::error_code(errc::connect_self) == condition::refused);
     CHECK(std::error_code(asio::error::connection_refused) == condition::refused);
     CHECK(std::error_code(pp::error::self_connection) == condition::refused);
+    // Not admitted: another graph, another peer, no direct connections.
+    CHECK(std::error_code(errc::connection_not_authenticated) == condition::refused);
+    CHECK(std::error_code(pp::error::wrong_graph_id) == condition::refused);
+    CHECK(std::error_code(pp::error::wrong_peer_id) == condition::refused);
+    CHECK(std::error_code(pp::error::direct_connection_disallowed) == condition::refused);
+    CHECK_FALSE(std::error_code(pp::error::malformed_message) == condition::refused);
     CHECK_FALSE(std::error_code(errc::connection_failed) == condition::refused);
     CHECK_FALSE(std::error_code(errc::timeout) == condition::refused);
   }
@@ -222,7 +232,8 @@ TEST_CASE("error conditions", "[error]") {
     CHECK(std::error_code(pp::error::malformed_message) != condition::timed_out);
     const std::set<pp::error> not_violations{pp::error::handshake_timeout, pp::error::keepalive_timeout,
                                              pp::error::peer_disconnected, pp::error::connection_closed,
-                                             pp::error::self_connection};
+                                             pp::error::self_connection,   pp::error::wrong_graph_id,
+                                             pp::error::wrong_peer_id,     pp::error::direct_connection_disallowed};
     for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
       CAPTURE(v);
       const std::error_code ec = static_cast<pp::error>(v);

@@ -4,9 +4,13 @@
 // what arrived (or did not arrive) on the wire. They belong to their own
 // category, "peergraph.protocol"; peergraph::to_hresult() maps
 // handshake_timeout onto PEER_E_TIMEOUT, self_connection onto
-// PEER_E_CONNECT_SELF and all others onto PEER_E_CONNECTION_FAILED.
-// peergraph::condition::protocol_violation matches every one of them except
-// the timeouts, the two ways a peer leaves and self_connection.
+// PEER_E_CONNECT_SELF, direct_connection_disallowed onto
+// PEER_E_CONNECTION_REFUSED, wrong_graph_id and wrong_peer_id onto
+// PEER_E_CONNECTION_NOT_AUTHENTICATED, and all others onto
+// PEER_E_CONNECTION_FAILED. peergraph::condition::protocol_violation matches
+// every one of them except the timeouts, the two ways a peer leaves, and
+// the refusals (self_connection, direct_connection_disallowed,
+// wrong_graph_id, wrong_peer_id), which match condition::refused.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 
@@ -23,13 +27,17 @@ enum class error {
   unknown_message_type,   ///< message type outside 0x01..0x0E
   unexpected_message,     ///< valid message, wrong moment (e.g. PT2PT before WELCOME)
   malformed_message,      ///< offsets, counts or strings inconsistent
-  wrong_graph_id,         ///< AUTH_INFO names another graph
+  wrong_graph_id,         ///< AUTH_INFO names another graph (or, for an initiator that
+                          ///< expected no peer id: the responder closed on reading AUTH_INFO)
   wrong_peer_id,          ///< destination or remote peer id is not the expected one
   handshake_timeout,      ///< the peer did not finish AUTH_INFO/CONNECT/WELCOME in time
   keepalive_timeout,      ///< nothing received on an established link for too long
   peer_disconnected,      ///< the peer sent DISCONNECT
   connection_closed,      ///< the byte stream ended without DISCONNECT
   self_connection,        ///< the remote node turned out to be this node
+  /// REFUSE code DIRECT_CONNECTION_DISALLOWED: the remote node does not
+  /// accept direct connections (graph_options::direct_connections).
+  direct_connection_disallowed,
 };
 
 namespace detail {
@@ -64,6 +72,8 @@ class error_category final : public std::error_category {
         return "connection closed by peer";
       case error::self_connection:
         return "the remote node is this node";
+      case error::direct_connection_disallowed:
+        return "the remote node does not accept direct connections";
     }
     return "unknown peergraph.protocol error";
   }

@@ -26,8 +26,9 @@ inline std::error_code refuse_error(protocol::refuse_code c) noexcept {
       return errc::already_exists;
     case protocol::refuse_code::connect_self:
       return errc::connect_self;
-    case protocol::refuse_code::busy:
     case protocol::refuse_code::direct_connection_disallowed:
+      return protocol::error::direct_connection_disallowed;
+    case protocol::refuse_code::busy:
       return errc::connection_refused;
   }
   return errc::connection_refused;
@@ -118,6 +119,14 @@ class handshake_driver {
   }
 
   /// Initiator: the REFUSE received, if the remote refused.
+  /// Initiator: the responder closed before answering. [MS-PPGRH] 3.1.5.1.1
+  /// has it close silently when AUTH_INFO names another graph or another
+  /// destination peer; without an expected peer only the graph can differ.
+  std::error_code not_admitted() const noexcept {
+    if (initiator_ && !initiator_->config().expected_peer_id) return protocol::error::wrong_graph_id;
+    return errc::connection_not_authenticated;
+  }
+
   const protocol::refuse* refusal() const noexcept {
     return initiator_ && initiator_->current() == protocol::initiator::state::refused ? &initiator_->refusal()
                                                                                       : nullptr;

@@ -91,10 +91,13 @@ class basic_connection {
   /// Bytes queued on this connection and not yet written to the socket.
   std::size_t queued_bytes() const noexcept;
 
-  /// Sends a copy of `data` as a message of type `type`.
+  /// Sends a copy of `data` as one message of type `type`. `data` is any
+  /// const buffer sequence: the buffers are sent one after the other as a
+  /// single payload (a header and a body, say), with no copy by the caller.
   ///
   /// @param type the message's data type; receivers can filter on it.
-  /// @param data the payload, copied before the initiating function returns.
+  /// @param data the payload, copied when the operation is initiated (at
+  ///   once for most tokens; for asio::deferred, when it is launched).
   /// @param token completion token; signature `void(std::error_code)`.
   ///   Errors: errc::max_message_size_exceeded (nothing was queued),
   ///   errc::connection_not_found (the connection is not open), or the
@@ -103,8 +106,9 @@ class basic_connection {
   /// Cancellation: total, partial and terminal, while the send waits for
   /// queue space. The message stays queued and is sent; only the wait ends,
   /// with operation_aborted.
-  template <typename Token = default_token>
-  auto send(const guid& type, asio::const_buffer data, Token&& token = default_token{}) {
+  template <typename ConstBufferSequence, typename Token = default_token>
+    requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
+  auto send(const guid& type, const ConstBufferSequence& data, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_copy<Executor, Transport>{impl_},
                                                               token, type, data);
   }
@@ -120,6 +124,19 @@ class basic_connection {
     return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_send_owned<Executor, Transport>{impl_},
                                                               token, type, std::move(data));
   }
+
+  /// Queues a copy of `data` as one message if that needs no wait, and
+  /// never waits: the synchronous counterpart of send() for code that
+  /// cannot suspend (a callback, a C API). `data` is a const buffer
+  /// sequence, as for send().
+  ///
+  /// @returns an empty error_code when queued; asio::error::would_block,
+  ///   queuing nothing, while more than graph_options::send_high_water bytes
+  ///   are queued (send() or flush() waits for room); errc::max_message_size_exceeded;
+  ///   errc::connection_not_found (empty handle, or not open).
+  template <typename ConstBufferSequence>
+    requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
+  std::error_code try_send(const guid& type, const ConstBufferSequence& data);
 
   /// Completes once everything queued before it has been written to the socket.
   ///

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -45,8 +46,12 @@ struct direct_connection_event {
 };
 
 /// Typed data arrived on a connection (PEER_GRAPH_EVENT_INCOMING_DATA).
+/// `node` and `peer_id` name the sender: the remote end of the connection,
+/// as the handshake established it (connection_info::node and ::peer_id).
 struct incoming_data_event {
   connection_id connection = 0;
+  node_id node = 0;
+  std::string peer_id{};
   guid type;
   std::vector<std::uint8_t> data;
 };

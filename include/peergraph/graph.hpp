@@ -5,6 +5,8 @@
 #include <peergraph/async.hpp>
 #include <peergraph/config.hpp>
 #include <peergraph/connection.hpp>
+#include <peergraph/detail/completion.hpp>
+#include <peergraph/detail/wait_condition.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/events.hpp>
 #include <peergraph/options.hpp>
@@ -17,6 +19,7 @@
 #include <asio/buffer.hpp>
 #include <asio/execution_context.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +33,10 @@ namespace peergraph {
 namespace detail {
 template <typename Executor, typename Transport>
 class graph_impl;
+template <typename Executor, typename Transport>
+struct initiate_wait;
+template <typename Executor, typename Transport>
+struct initiate_graceful_close;
 }  // namespace detail
 
 /// One node of one peer graph (an HGRAPH).
@@ -182,12 +189,18 @@ class basic_graph {
   /// @param token completion token; signature `void(std::error_code, connection_type)`.
   ///   Errors: errc::already_exists (a neighbor connection to that node
   ///   exists; detected locally for a known address, else by the remote),
-  ///   errc::connect_self, errc::connection_refused, errc::timeout,
+  ///   errc::connect_self, errc::connection_refused (busy), errc::timeout,
   ///   errc::invalid_address, errc::invalid_argument (a bad peer id, or an
-  ///   id that is in use), errc::invalid_graph, protocol::error values (the
-  ///   remote broke the protocol, or is not the expected peer:
-  ///   protocol::error::wrong_peer_id), the system's error from the TCP
-  ///   connect, asio::error::operation_aborted.
+  ///   id that is in use), errc::invalid_graph, the system's error from the
+  ///   TCP connect, asio::error::operation_aborted, and protocol::error values:
+  ///   the remote broke the protocol, or did not admit this node. [MS-PPGRH]
+  ///   has a responder close without a word when AUTH_INFO names another
+  ///   graph or another peer, so the initiator tells what it can:
+  ///   protocol::error::wrong_graph_id when no peer id was expected (only
+  ///   the graph can differ), errc::connection_not_authenticated when one
+  ///   was (another graph, or not that peer), and
+  ///   protocol::error::wrong_peer_id when the WELCOME names another peer.
+  ///   All of these, and every refusal, match condition::refused.
   ///
   /// Cancellation: total, partial and terminal; the attempt is abandoned,
   /// the connection closed, and the operation completes with operation_aborted.
@@ -207,20 +220,22 @@ class basic_graph {
   /// `ep` (PeerGraphOpenDirectConnection), typically an address found by
   /// node enumeration. Direct connections carry only application data.
   ///
-  /// Completes once the remote node has accepted. It accepts only while its
+  /// Completes once the remote node has accepted. What it accepts is its
+  /// graph_options::direct_connections policy (by default: only while its
   /// application subscribes to both direct_connection_event and
-  /// incoming_data_event; otherwise it refuses (REFUSE code
-  /// DIRECT_CONNECTION_DISALLOWED) and this fails with
-  /// errc::connection_refused. Both nodes report a direct_connection_event
-  /// once the attempt has started, as for connect().
+  /// incoming_data_event; see accepts_direct_connections()); otherwise it
+  /// refuses (REFUSE code DIRECT_CONNECTION_DISALLOWED) and this fails with
+  /// protocol::error::direct_connection_disallowed. Both nodes report a
+  /// direct_connection_event once the attempt has started, as for connect().
   ///
   /// @param peer_id the peer expected at `ep` (several may share an address).
   /// @param ep the node's address.
   /// @param opts timeout (default graph_options::connect_timeout) and the
   ///   connection's id; its `peer_id` is ignored in favour of the parameter.
   /// @param token completion token; signature `void(std::error_code, connection_type)`.
-  ///   Errors: errc::connect_self, errc::connection_refused,
-  ///   errc::connection_not_authenticated (no such peer at that address),
+  ///   Errors: errc::connect_self, protocol::error::direct_connection_disallowed,
+  ///   errc::connection_not_authenticated (no such peer at that address, or
+  ///   a node of another graph),
   ///   errc::timeout, errc::invalid_argument (bad peer id, id in use),
   ///   errc::invalid_address, errc::invalid_graph, the system's error from
   ///   the TCP connect, operation_aborted.
@@ -249,11 +264,13 @@ class basic_graph {
   /// none with that id.
   connection_type find_connection(connection_id id) const;
 
-  /// Sends a copy of `data` on the connection with id `id`, neighbor or
-  /// direct (PeerGraphSendData). Same contract as basic_connection::send();
-  /// an unknown or closed id gives errc::connection_not_found.
-  template <typename Token = default_token>
-  auto send(connection_id id, const guid& type, asio::const_buffer data, Token&& token = default_token{}) {
+  /// Sends a copy of `data`, a const buffer sequence, as one message on the
+  /// connection with id `id`, neighbor or direct (PeerGraphSendData). Same
+  /// contract as basic_connection::send(); an unknown or closed id gives
+  /// errc::connection_not_found.
+  template <typename ConstBufferSequence, typename Token = default_token>
+    requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
+  auto send(connection_id id, const guid& type, const ConstBufferSequence& data, Token&& token = default_token{}) {
     return find_connection(id).send(type, data, std::forward<Token>(token));
   }
   /// As above, taking the payload over (no copy for large payloads).
@@ -277,8 +294,9 @@ class basic_graph {
   /// Subscribes to the events of types `Events...` reported from now on.
   /// See basic_subscription for ordering, capacity and backpressure.
   ///
-  /// A node accepts direct connections only while its subscriptions take
-  /// both direct_connection_event and incoming_data_event.
+  /// By default a node accepts direct connections only while its
+  /// subscriptions take both direct_connection_event and incoming_data_event
+  /// (graph_options::direct_connections).
   template <graph_event... Events>
   subscription_type<Events...> subscribe(subscribe_options opts = {}) {
     return subscription_type<Events...>(make_subscription(event_mask::of<Events...>(), std::move(opts)),
@@ -290,6 +308,11 @@ class basic_graph {
   ///
   /// @throws std::system_error with errc::invalid_argument for an empty mask.
   subscription_type<any_event> subscribe(event_mask kinds, subscribe_options opts = {});
+
+  /// Whether this node would accept a direct connection now: its
+  /// graph_options::direct_connections policy applied to its current
+  /// subscriptions. False once closed.
+  bool accepts_direct_connections() const;
 
   // ------------------------------------------------------------ nodes and presence
 
@@ -332,6 +355,74 @@ class basic_graph {
   /// @throws std::system_error: errc::invalid_graph (closed).
   void set_presence(bool present);
 
+  // ------------------------------------------------------------ waiting for the graph
+
+  /// Waits until this node is synchronized (graph_status::synchronized): at
+  /// once for a created graph, after the first neighbor's database for an
+  /// opened one. Joining is then: open, connect, wait_synchronized.
+  ///
+  /// @param opts an optional timeout.
+  /// @param token completion token; signature `void(std::error_code)`.
+  ///   Errors: errc::timeout, errc::invalid_graph (closed before the call),
+  ///   asio::error::operation_aborted (cancelled, or the graph closed).
+  ///
+  /// Cancellation: total, partial and terminal; nothing else is affected.
+  template <typename Token = default_token>
+  auto wait_synchronized(wait_options opts, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        detail::initiate_wait<Executor, Transport>{impl_}, token, detail::wait_first_none{},
+        detail::wait_condition{detail::wait_condition::synchronized, {}, 0}, opts.timeout);
+  }
+  /// As above without a timeout.
+  template <typename Token = default_token>
+    requires(!std::is_same_v<std::decay_t<Token>, wait_options>)
+  auto wait_synchronized(Token&& token = default_token{}) {
+    return wait_synchronized(wait_options{}, std::forward<Token>(token));
+  }
+
+  /// Waits until a node of peer `peer_id` other than this one is listed by
+  /// nodes() (it publishes presence), and gives it: the one with the
+  /// smallest node id if there are several. At once if one is listed now.
+  ///
+  /// @param token completion token; signature
+  ///   `void(std::error_code, peergraph::node_info)`. Errors as for
+  ///   wait_synchronized(), plus errc::invalid_argument for a bad peer id.
+  ///
+  /// Cancellation: total, partial and terminal.
+  template <typename Token = default_token>
+  auto wait_node(std::string_view peer_id, wait_options opts, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code, peergraph::node_info)>(
+        detail::initiate_wait<Executor, Transport>{impl_}, token, detail::wait_first_node{},
+        detail::wait_condition{detail::wait_condition::peer, std::string(peer_id), 0}, opts.timeout);
+  }
+  /// As above without a timeout.
+  template <typename Token = default_token>
+    requires(!std::is_same_v<std::decay_t<Token>, wait_options>)
+  auto wait_node(std::string_view peer_id, Token&& token = default_token{}) {
+    return wait_node(peer_id, wait_options{}, std::forward<Token>(token));
+  }
+
+  /// Waits until nodes() lists at least `count` nodes (this one included
+  /// while it publishes presence), and gives that list. At once if it does now.
+  ///
+  /// @param token completion token; signature
+  ///   `void(std::error_code, std::vector<peergraph::node_info>)`. Errors as
+  ///   for wait_synchronized().
+  ///
+  /// Cancellation: total, partial and terminal.
+  template <typename Token = default_token>
+  auto wait_nodes(std::size_t count, wait_options opts, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code, std::vector<peergraph::node_info>)>(
+        detail::initiate_wait<Executor, Transport>{impl_}, token, detail::direct_invoke{},
+        detail::wait_condition{detail::wait_condition::count, {}, count}, opts.timeout);
+  }
+  /// As above without a timeout.
+  template <typename Token = default_token>
+    requires(!std::is_same_v<std::decay_t<Token>, wait_options>)
+  auto wait_nodes(std::size_t count, Token&& token = default_token{}) {
+    return wait_nodes(count, wait_options{}, std::forward<Token>(token));
+  }
+
   /// Presence and synchronization counters (for tests, benchmarks and
   /// diagnostics). Call on the graph's executor.
   graph_stats stats() const noexcept;
@@ -343,6 +434,34 @@ class basic_graph {
   /// completes pending operations with operation_aborted, reports the final
   /// disconnect and status events, then ends every subscription. Idempotent.
   void close() noexcept;
+
+  /// Closes the node gracefully: does what close() does at once (presence
+  /// withdrawn, listeners closed, pending operations completed with
+  /// operation_aborted, subscriptions ended), then waits while every
+  /// connection writes what was queued on it and its DISCONNECT, each for at
+  /// most `linger`, and completes when the connections are down. A graph
+  /// already closed completes at once.
+  ///
+  /// @param linger how long each connection may take to write its queue;
+  ///   default graph_options::close_linger.
+  /// @param token completion token; signature `void(std::error_code)`.
+  ///   Errors: errc::timeout (some connection still had data queued when its
+  ///   linger ran out; that data was dropped), the system's error from a
+  ///   write that failed (the peer went away first), operation_aborted.
+  ///
+  /// Cancellation: total, partial and terminal end the wait; the
+  /// connections go on closing.
+  template <typename Token = default_token>
+  auto async_close(std::chrono::milliseconds linger, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code)>(
+        detail::initiate_graceful_close<Executor, Transport>{impl_}, token, linger);
+  }
+  /// As above, lingering graph_options::close_linger.
+  template <typename Token = default_token>
+    requires(!std::is_convertible_v<Token, std::chrono::milliseconds>)
+  auto async_close(Token&& token = default_token{}) {
+    return async_close(options().close_linger, std::forward<Token>(token));
+  }
 
  private:
   explicit basic_graph(std::shared_ptr<impl_type> impl) noexcept : impl_(std::move(impl)) {}

@@ -36,6 +36,16 @@ struct graph_properties {
   std::uint32_t flags = 0;
 };
 
+/// Whether a node accepts direct connections (graph_options::direct_connections).
+enum class direct_policy {
+  /// Accept while some subscription takes direct_connection_event and some
+  /// subscription takes incoming_data_event (what the node could not report
+  /// or deliver, it does not accept).
+  when_subscribed,
+  /// Refuse every direct connection, subscribed or not.
+  never,
+};
+
 /// Local engine settings. They are not replicated and can differ per node.
 ///
 /// Defaults are chosen for LAN and Internet use; tests shorten the timers.
@@ -70,6 +80,10 @@ struct graph_options {
   std::size_t read_buffer_size = 4096;
   /// Optional friendly name sent in CONNECT and WELCOME.
   std::string friendly_name{};
+  /// Which direct connections this node accepts (the Direct Connection flag
+  /// of [MS-PPGRH] 3.1.4.7); a refused opener gets
+  /// protocol::error::direct_connection_disallowed.
+  direct_policy direct_connections = direct_policy::when_subscribed;
 
   // Graph maintenance (docs/presence.md).
 
@@ -100,6 +114,13 @@ struct connect_options {
   /// operation completes (basic_graph::new_connection_id() gives one not in
   /// use). 0: the graph picks one.
   std::uint64_t id = 0;
+};
+
+/// Options for one wait_synchronized(), wait_node() or wait_nodes().
+struct wait_options {
+  /// Give up after this long with errc::timeout; unset: wait until the
+  /// condition holds, the operation is cancelled or the graph closes.
+  std::optional<std::chrono::milliseconds> timeout{};
 };
 
 /// Options for one subscription.

@@ -125,6 +125,11 @@ class basic_subscription {
   Executor ex_{};
 };
 
+/// A subscription of a graph on the default executor (peergraph::graph):
+/// `peergraph::subscription<peergraph::incoming_data_event>`.
+template <typename... Events>
+using subscription = basic_subscription<asio::any_io_executor, Events...>;
+
 }  // namespace peergraph
 
 #include <peergraph/impl/subscription.hpp>

@@ -3,6 +3,7 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -73,6 +74,9 @@ TEST_CASE("a direct connection is opened, carries data both ways and is closed",
     co_await conn.send(chat, asio::buffer(hello));
     auto got = take_data(co_await next(at_a));
     CHECK(got.connection == opened_a.connection.id);
+    // The event names its sender, so the receiver need not track connections.
+    CHECK(got.peer_id == "bob");
+    CHECK(got.node == b.id());
     CHECK(got.type == chat);
     CHECK(std::string(got.data.begin(), got.data.end()) == hello);
 
@@ -81,6 +85,8 @@ TEST_CASE("a direct connection is opened, carries data both ways and is closed",
     co_await a.send(opened_a.connection.id, chat, std::move(reply));
     auto back = take_data(co_await next(at_b));
     CHECK(back.connection == conn.id());
+    CHECK(back.peer_id == "alice");
+    CHECK(back.node == a.id());
     CHECK(back.data == bytes{'h', 'i'});
 
     // Empty payloads are messages too.
@@ -108,7 +114,7 @@ TEST_CASE("a direct connection is opened, carries data both ways and is closed",
   });
 }
 
-TEST_CASE("a node without direct-connection subscriptions refuses", "[data][direct]") {
+TEST_CASE("a node without direct-connection subscriptions refuses, and says why", "[data][direct]") {
   run([](asio::io_context& io) -> awaitable<void> {
     memory_nodes w(io);
     auto a = w.creator();
@@ -117,22 +123,48 @@ TEST_CASE("a node without direct-connection subscriptions refuses", "[data][dire
     const auto ep = a.listen(loopback6());
 
     // No subscription at all, then one for direct connections but not data.
+    CHECK_FALSE(a.accepts_direct_connections());
     auto [ec1, c1] = co_await b.open_direct("alice", ep, as_tuple(use_awaitable));
-    CHECK(ec1 == pg::errc::connection_refused);
+    // REFUSE code DIRECT_CONNECTION_DISALLOWED has its own error.
+    CHECK(ec1 == proto::error::direct_connection_disallowed);
+    CHECK(ec1 == pg::condition::refused);
+    CHECK(ec1 != pg::condition::protocol_violation);
+    CHECK(pg::to_hresult(ec1) == pg::to_hresult(pg::errc::connection_refused));
     auto failed = co_await next(b_events);
     CHECK(failed.status == pg::connection_status::failed);
-    CHECK(failed.reason == pg::errc::connection_refused);
+    CHECK(failed.reason == proto::error::direct_connection_disallowed);
 
     auto only_direct = a.subscribe<pg::direct_connection_event>();
+    CHECK_FALSE(a.accepts_direct_connections());
     auto [ec2, c2] = co_await b.open_direct("alice", ep, as_tuple(use_awaitable));
-    CHECK(ec2 == pg::errc::connection_refused);
+    CHECK(ec2 == proto::error::direct_connection_disallowed);
     auto refused_at_a = co_await next(only_direct);
     CHECK(refused_at_a.status == pg::connection_status::failed);
-    CHECK(refused_at_a.reason == pg::errc::connection_refused);
+    CHECK(refused_at_a.reason == proto::error::direct_connection_disallowed);
 
     auto data = a.subscribe<pg::incoming_data_event>();
+    CHECK(a.accepts_direct_connections());
     auto ok = co_await b.open_direct("alice", ep);
     CHECK(ok.is_open());
+  });
+}
+
+TEST_CASE("direct_policy::never refuses direct connections whatever the subscriptions", "[data][direct]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    memory_nodes w(io);
+    auto o = fast_options();
+    o.direct_connections = pg::direct_policy::never;
+    auto a = w.creator("alice", o);
+    auto subs = a.subscribe<pg::direct_connection_event, pg::incoming_data_event>();
+    CHECK_FALSE(a.accepts_direct_connections());
+    const auto ep = a.listen(loopback6());
+    auto b = w.joiner();
+    auto [ec, c] = co_await b.open_direct("alice", ep, as_tuple(use_awaitable));
+    CHECK(ec == proto::error::direct_connection_disallowed);
+    CHECK_FALSE(c.is_open());
+    // Neighbor connections are not affected.
+    auto n = co_await b.connect(ep);
+    CHECK(n.is_open());
   });
 }
 

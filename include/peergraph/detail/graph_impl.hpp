@@ -8,6 +8,7 @@
 #define PEERGRAPH_DETAIL_GRAPH_IMPL_HPP
 
 #include <peergraph/detail/event_router.hpp>
+#include <peergraph/detail/graph_waiters.hpp>
 #include <peergraph/detail/ids.hpp>
 #include <peergraph/detail/link/connection_impl.hpp>
 #include <peergraph/detail/node/engine.hpp>
@@ -37,6 +38,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   using connection_type = connection_impl<Executor, Transport>;
   using listener_type = typename Transport::template listener<Executor>;
   using open_completion = typename connection_type::open_completion;
+  using wait_completion = typename graph_waiters<Executor>::completion_type;
   using ms = std::chrono::milliseconds;
 
   graph_impl(const Executor& ex, Transport transport, graph_properties props, std::string peer_id, bool created,
@@ -129,9 +131,10 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
 
   /// Withdraws this node's presence, stops listening, closes every link
   /// (neighbors get DISCONNECT), completes pending operations, reports the
-  /// last events and then ends every subscription.
-  void close() {
-    if (state().closed()) return;
+  /// last events and then ends every subscription. Links still writing
+  /// linger for `linger` (default graph_options::close_linger); they are returned.
+  std::vector<std::shared_ptr<connection_type>> close(std::optional<ms> linger = std::nullopt) {
+    if (state().closed()) return {};
     // The withdrawal goes out before the DISCONNECTs, so that the graph
     // drops this node at once rather than when its presence expires.
     run([&](node::actions& a) { engine_.close(a); });
@@ -147,10 +150,28 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     all.reserve(connections_.size());
     for (auto& [id, c] : connections_) all.push_back(c);
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a->id() < b->id(); });
-    for (auto& c : all) c->end(asio::error::operation_aborted, link::ending::orderly);
+    // Waiting operations complete now, as close() promises, not when each
+    // link's close linger ends.
+    for (auto& c : all) c->abandon_waits(asio::error::operation_aborted);
+    waiters_.fail_all(asio::error::operation_aborted);
+    for (auto& c : all) {
+      if (linger) c->linger_for(*linger);
+      c->end(asio::error::operation_aborted, link::ending::orderly);
+    }
+    std::erase_if(all, [](const auto& c) { return !c->is_closing(); });
     connections_.clear();
     run([&](node::actions& a) { engine_.report_status(a); });
     router_.close_all();
+    return all;
+  }
+
+  /// close(), then completes `op` once the links it ended in order are down
+  /// (each given `linger` to write what it had queued and DISCONNECT).
+  void close_gracefully(ms linger, close_tally::completion_type op) {
+    const auto links = close(linger);
+    auto tally = std::make_shared<close_tally>(std::move(op), links.size());
+    for (const auto& c : links) c->close_op(tally->link_done(ex_));
+    tally->start();
   }
 
   std::vector<node_info> nodes(std::optional<std::string_view> peer) const {
@@ -158,6 +179,20 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
   node_info get_node_info(node_id id, std::error_code& ec) const { return engine_.get_node_info(id, ec); }
   graph_stats stats() const noexcept { return engine_.stats(); }
+
+  /// Completes `op` once `cond` holds: at once if it does already.
+  void wait_for(wait_condition cond, std::optional<ms> timeout, wait_completion op) {
+    if (state().closed()) return op.complete(errc::invalid_graph, {});
+    waiters_.add(*this, std::move(cond), timeout, std::move(op), ex_, this->weak_from_this());
+  }
+
+  /// Whether a direct connection would be accepted now (the Direct
+  /// Connection flag of [MS-PPGRH] 3.1.4.7).
+  bool accepts_direct() const {
+    return options().direct_connections == direct_policy::when_subscribed &&
+           router_.wants_any(event_mask::of<direct_connection_event>()) &&
+           router_.wants_any(event_mask::of<incoming_data_event>());
+  }
 
   void set_node_attributes(std::string attrs, std::error_code& ec) {
     run([&](node::actions& a) { ec = engine_.set_attributes(std::move(attrs), now(), a); });
@@ -174,9 +209,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
 
   /// Responder: the REFUSE code for a valid CONNECT, or nothing to accept.
   std::optional<protocol::refuse_code> decide(const connection_type& c, const protocol::connect& req) {
-    const bool direct = router_.wants_any(event_mask::of<direct_connection_event>()) &&
-                        router_.wants_any(event_mask::of<incoming_data_event>());
-    return engine_.decide(c.summary(), req, direct);
+    return engine_.decide(c.summary(), req, accepts_direct());
   }
   std::vector<endpoint> referrals(const connection_type& c) { return engine_.referrals(c.summary()); }
 
@@ -279,6 +312,9 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
       for (const auto& [id, c] : connections_)
         if (id != f.link && c->summary().is_neighbor()) c->send_frame(bytes);
     }
+    // Every change of status or presence comes with an event: only then
+    // can a waiting condition have become true.
+    if (!a.events().empty() && !waiters_.empty()) waiters_.check(*this);
     for (auto& ev : a.events()) out.push(std::move(ev));
     for (const auto& e : a.ends())
       if (auto c = find(e.link)) c->end(e.reason, link::ending::orderly);
@@ -341,6 +377,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   std::unordered_map<connection_id, std::shared_ptr<connection_type>> connections_;
   event_router router_;
   event_outbox outbox_;
+  graph_waiters<Executor> waiters_;
 };
 
 }  // namespace peergraph::detail

@@ -73,11 +73,10 @@ struct connection_initiation {
 
 template <typename Executor, typename Transport>
 struct initiate_send_copy : connection_initiation<Executor, Transport> {
-  template <typename Handler>
-  void operator()(Handler&& h, const guid& type, asio::const_buffer data) const {
+  template <typename Handler, typename ConstBufferSequence>
+  void operator()(Handler&& h, const guid& type, const ConstBufferSequence& data) const {
     if (!this->impl) return this->complete_empty(std::forward<Handler>(h));
-    const std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(data.data()), data.size());
-    this->start_send(std::forward<Handler>(h), type, bytes);
+    this->start_send(std::forward<Handler>(h), type, data);
   }
 };
 
@@ -150,6 +149,14 @@ connection_info basic_connection<Executor, Transport>::info() const {
 template <typename Executor, typename Transport>
 bool basic_connection<Executor, Transport>::is_open() const noexcept {
   return impl_ && impl_->is_established();
+}
+
+template <typename Executor, typename Transport>
+template <typename ConstBufferSequence>
+  requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
+std::error_code basic_connection<Executor, Transport>::try_send(const guid& type, const ConstBufferSequence& data) {
+  if (!impl_) return errc::connection_not_found;
+  return impl_->try_enqueue(type, data);
 }
 
 template <typename Executor, typename Transport>

@@ -33,6 +33,39 @@ struct initiate_open {
   }
 };
 
+/// Starts a wait_synchronized, wait_node or wait_nodes; `invoke` turns the
+/// nodes that satisfied the wait into the operation's own signature.
+template <typename Executor, typename Transport>
+struct initiate_wait {
+  std::shared_ptr<graph_impl<Executor, Transport>> impl;
+
+  using executor_type = Executor;
+  executor_type get_executor() const noexcept { return impl->executor(); }
+
+  template <typename Handler, typename Invoke>
+  void operator()(Handler&& handler, Invoke invoke, wait_condition cond,
+                  std::optional<std::chrono::milliseconds> timeout) const {
+    typename graph_impl<Executor, Transport>::wait_completion c(std::forward<Handler>(handler), impl->executor(),
+                                                                std::move(invoke));
+    if (cond.kind == wait_condition::peer && !valid_id(cond.peer_id)) return c.complete(errc::invalid_argument, {});
+    impl->wait_for(std::move(cond), timeout, std::move(c));
+  }
+};
+
+/// Starts an async_close.
+template <typename Executor, typename Transport>
+struct initiate_graceful_close {
+  std::shared_ptr<graph_impl<Executor, Transport>> impl;
+
+  using executor_type = Executor;
+  executor_type get_executor() const noexcept { return impl->executor(); }
+
+  template <typename Handler>
+  void operator()(Handler&& handler, std::chrono::milliseconds linger) const {
+    impl->close_gracefully(linger, close_tally::completion_type(std::forward<Handler>(handler), impl->executor()));
+  }
+};
+
 inline void throw_if(const std::error_code& ec, const char* what) {
   if (ec) throw std::system_error(ec, what);
 }
@@ -172,6 +205,11 @@ std::shared_ptr<detail::subscription_state> basic_graph<Executor, Transport>::ma
   auto state = std::make_shared<detail::subscription_state>(kinds, std::move(opts));
   impl_->router().add(state);
   return state;
+}
+
+template <typename Executor, typename Transport>
+bool basic_graph<Executor, Transport>::accepts_direct_connections() const {
+  return impl_->is_open() && impl_->accepts_direct();
 }
 
 template <typename Executor, typename Transport>

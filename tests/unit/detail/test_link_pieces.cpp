@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -171,6 +172,55 @@ TEST_CASE("a waiting send can be cancelled; a failed link fails the rest", "[lin
   CHECK(results[1] == pg::errc::connection_failed);
 }
 
+TEST_CASE("a buffer sequence is queued as one message", "[link][send]") {
+  pl::send_path sp;
+  const bytes head{1, 2, 3}, body(3000, 9);
+  const std::array<asio::const_buffer, 3> parts{asio::buffer(head), asio::const_buffer(), asio::buffer(body)};
+  sp.queue_message(data_type, parts);
+  CHECK(sp.queued() == pp::pt2pt_header_size + head.size() + body.size());
+  bytes wire;
+  const auto bufs = sp.begin_write();
+  for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it) {
+    const auto* p = static_cast<const std::uint8_t*>(it->data());
+    wire.insert(wire.end(), p, p + it->size());
+  }
+  bytes expected;
+  pp::encode_pt2pt_header(data_type, head.size() + body.size(), expected);
+  expected.insert(expected.end(), head.begin(), head.end());
+  expected.insert(expected.end(), body.begin(), body.end());
+  CHECK(wire == expected);
+}
+
+TEST_CASE("closes and flushes learn that a broken stream dropped what was queued", "[link][send]") {
+  asio::io_context io;
+  pl::send_path sp;
+  auto anchor = std::make_shared<int>(0);
+  std::vector<std::error_code> results;
+  auto record = [&](std::error_code ec) { results.push_back(ec); };
+  sp.queue_message(data_type, bytes(100, 1));
+  sp.park_flush(pl::send_path::plain_completion(record, io.get_executor()), anchor);
+  sp.park_close(pl::send_path::plain_completion(record, io.get_executor()), anchor);
+  sp.begin_write();
+  sp.drop();  // the write failed
+  sp.shut(asio::error::broken_pipe);
+  io.poll();
+  REQUIRE(results.size() == 2u);
+  CHECK(results[0] == asio::error::broken_pipe);
+  CHECK(results[1] == asio::error::broken_pipe);
+
+  // Everything written: the close completes cleanly.
+  pl::send_path clean;
+  clean.queue_message(data_type, bytes(10, 1));
+  clean.park_close(pl::send_path::plain_completion(record, io.get_executor()), anchor);
+  clean.begin_write();
+  clean.written(16);
+  clean.shut(asio::error::broken_pipe);
+  io.restart();
+  io.poll();
+  REQUIRE(results.size() == 3u);
+  CHECK_FALSE(results[2]);
+}
+
 TEST_CASE("deferred writes wait for the last sender", "[link][send]") {
   pl::send_path sp;
   sp.defer();
@@ -220,10 +270,28 @@ TEST_CASE("the handshake driver fills the link summary and maps refusals onto AP
   CHECK(pl::refuse_error(pp::refuse_code::busy) == pg::errc::connection_refused);
   CHECK(pl::refuse_error(pp::refuse_code::already_connected) == pg::errc::already_exists);
   CHECK(pl::refuse_error(pp::refuse_code::duplicate_connection) == pg::errc::already_exists);
-  CHECK(pl::refuse_error(pp::refuse_code::direct_connection_disallowed) == pg::errc::connection_refused);
+  CHECK(pl::refuse_error(pp::refuse_code::direct_connection_disallowed) == pp::error::direct_connection_disallowed);
   CHECK(pl::refuse_error(pp::refuse_code::connect_self) == pg::errc::connect_self);
   CHECK(pl::api_error(pp::error::self_connection) == pg::errc::connect_self);
   CHECK(pl::api_error(pp::error::wrong_peer_id) == pp::error::wrong_peer_id);
+}
+
+TEST_CASE("an initiator dropped during authentication says what that can mean", "[link][handshake]") {
+  pp::initiator_config cfg;
+  cfg.graph_id = "g";
+  cfg.local_peer_id = "alice";
+  cfg.local_node_id = 0xA;
+  bytes flight;
+  // No peer expected: only the graph id can have been refused.
+  pl::handshake_driver anyone;
+  anyone.start(cfg, flight);
+  CHECK(anyone.not_admitted() == pp::error::wrong_graph_id);
+  // A peer expected: another graph, or not that peer.
+  cfg.expected_peer_id = "bob";
+  pl::handshake_driver bob_only;
+  bob_only.start(cfg, flight);
+  CHECK(bob_only.not_admitted() == pg::errc::connection_not_authenticated);
+  CHECK(bob_only.not_admitted() == pg::condition::refused);
 }
 
 TEST_CASE("keep-alive: ping when quiet, drop when silent, the shorter period wins", "[link][timer]") {

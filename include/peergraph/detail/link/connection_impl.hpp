@@ -117,7 +117,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
       this->queue_frame(bye);
       // Queued data and DISCONNECT get this long to leave; a peer that does
       // not read cannot hold the close up for ever.
-      return this->arm(this->graph_->options().close_linger);
+      return this->arm(this->linger_.value_or(this->graph_->options().close_linger));
     }
     if (how == ending::after_write && this->sends_.writing()) return this->arm(ms(1000));
     this->shut();
@@ -199,8 +199,8 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         protocol::pt2pt_view v;
         if (auto ec = protocol::decode(frame, v)) return end(ec, ending::abort);
         if (v.type == protocol::ping_type) return;  // liveness only; last_rx_ is already updated
-        return this->emit(
-            incoming_data_event{this->link_.id, v.type, std::vector<std::uint8_t>(v.payload.begin(), v.payload.end())});
+        return this->emit(incoming_data_event{this->link_.id, this->link_.remote_node, this->link_.remote_peer, v.type,
+                                              std::vector<std::uint8_t>(v.payload.begin(), v.payload.end())});
       }
       case message_type::disconnect: {
         protocol::disconnect d;
@@ -244,7 +244,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     if (ec) {
       if (this->phase_ == phase::handshaking && this->link_.initiator &&
           (ec == asio::error::eof || ec == asio::error::connection_reset))
-        ec = errc::connection_not_authenticated;  // the responder dropped us before WELCOME
+        ec = handshake_.not_admitted();
       else if (ec == asio::error::eof)
         ec = protocol::error::connection_closed;
       return end(ec, ending::abort);
@@ -294,7 +294,8 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     this->last_rx_ = link::clock::now();
     guid type;
     auto payload = this->reader_.take_large(type);
-    this->emit(incoming_data_event{this->link_.id, type, std::move(payload)});
+    this->emit(incoming_data_event{this->link_.id, this->link_.remote_node, this->link_.remote_peer, type,
+                                   std::move(payload)});
     process_input();
   }
 
@@ -332,6 +333,10 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         return arm_keepalive();
       }
       case phase::closing:
+        // The linger ran out: what is still queued is dropped, and the
+        // operations waiting on it say so.
+        if (this->sends_.has_unsent() || this->sends_.writing()) this->end_reason_ = errc::timeout;
+        return this->shut();
       case phase::closed:
         return this->shut();
     }

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -72,20 +73,31 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
     }
   };
 
-  /// Queues one PT2PT message: a span is copied, a vector taken over. On
-  /// success `full` says whether the queue is above the high-water mark (the
-  /// send must wait, see park_send()). With `deferred`, the caller completes
-  /// through a send_invoke that starts the write; else the write starts here.
+  /// Queues one PT2PT message: a vector is taken over, a buffer sequence
+  /// copied. On success `full` says whether the queue is above the
+  /// high-water mark (the send must wait, see park_send()). With `deferred`,
+  /// the caller completes through a send_invoke that starts the write; else
+  /// the write starts here.
   template <typename Payload>
   std::error_code enqueue(const guid& type, Payload&& payload, bool deferred, bool& full) {
     if (phase_ != phase::established) return errc::connection_not_found;
-    if (std::span<const std::uint8_t>(payload).size() > graph_->options().max_message_size)
-      return errc::max_message_size_exceeded;
+    if (send_path::payload_size(payload) > graph_->options().max_message_size) return errc::max_message_size_exceeded;
     sends_.queue_message(type, std::forward<Payload>(payload));
     if (deferred) sends_.defer();
     if (!deferred || sends_.segment_waiting()) start_write();
     full = sends_.queued() > graph_->options().send_high_water;
     return {};
+  }
+
+  /// Queues one message only if the queue is at or below the high-water
+  /// mark (basic_connection::try_send); asio::error::would_block if not.
+  template <typename Payload>
+  std::error_code try_enqueue(const guid& type, Payload&& payload) {
+    if (phase_ != phase::established) return errc::connection_not_found;
+    if (send_path::payload_size(payload) > graph_->options().max_message_size) return errc::max_message_size_exceeded;
+    if (sends_.queued() > graph_->options().send_high_water) return asio::error::would_block;
+    bool full = false;
+    return enqueue(type, std::forward<Payload>(payload), false, full);
   }
 
   /// A send that found the queue above the high-water mark waits here until
@@ -125,6 +137,16 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   Executor get_executor() const noexcept { return ex_; }
   /// Bytes queued for writing and not yet written.
   std::size_t queued_bytes() const noexcept { return sends_.queued(); }
+
+  /// The graph is closing: every operation waiting on this link completes
+  /// with `ec` at once, before the link ends.
+  void abandon_waits(std::error_code ec) { sends_.abandon(ec); }
+
+  /// An orderly end of this link gives queued data `d` to leave, instead of
+  /// graph_options::close_linger (basic_graph::async_close).
+  void linger_for(ms d) noexcept { linger_ = d; }
+  /// Ending in order: writing what is queued, then DISCONNECT.
+  bool is_closing() const noexcept { return phase_ == phase::closing; }
 
   /// The one way a link ends (see `ending`); connection_impl defines it.
   virtual void end(std::error_code reason, ending how) = 0;
@@ -167,6 +189,8 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
 
   void on_write(std::error_code ec) {
     if (ec || phase_ == phase::closed) {
+      // What was queued for an orderly end is lost: its closes learn why.
+      if (ec && phase_ == phase::closing) end_reason_ = ec;
       sends_.drop();
       // A lingering REFUSE went out (or failed), or the stream broke.
       if (phase_ == phase::closed || phase_ == phase::closing) return shut();
@@ -242,6 +266,7 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   send_path sends_;
   std::error_code end_reason_;
   bool stream_shut_ = false;
+  std::optional<ms> linger_;
   clock::time_point last_rx_{};
   clock::time_point last_tx_{};
   event_outbox outbox_;

@@ -36,17 +36,32 @@ class send_path {
 
   // ------------------------------------------------------------ queueing
 
-  /// Queues one PT2PT message: a span is copied, a vector taken over.
+  /// The payload size of a message: a vector it takes over, or a buffer
+  /// sequence it copies.
+  template <typename Payload>
+  static std::size_t payload_size(const Payload& payload) noexcept {
+    if constexpr (std::is_same_v<Payload, std::vector<std::uint8_t>>)
+      return payload.size();
+    else
+      return asio::buffer_size(payload);
+  }
+
+  /// Queues one PT2PT message: a vector is taken over, the buffers of a
+  /// buffer sequence are copied, one after the other, as one payload.
   template <typename Payload>
   void queue_message(const guid& type, Payload&& payload) {
-    const std::size_t n = std::span<const std::uint8_t>(payload).size();
     std::array<std::uint8_t, protocol::pt2pt_header_size> head;
-    protocol::encode_pt2pt_header(type, n, head);
+    protocol::encode_pt2pt_header(type, payload_size(payload), head);
     wq_.append_copy(head);
-    if constexpr (std::is_same_v<std::decay_t<Payload>, std::vector<std::uint8_t>>)
+    if constexpr (std::is_same_v<std::decay_t<Payload>, std::vector<std::uint8_t>>) {
       wq_.append_owned(std::move(payload));
-    else
-      wq_.append_copy(payload);
+    } else {
+      const auto end = asio::buffer_sequence_end(payload);
+      for (auto it = asio::buffer_sequence_begin(payload); it != end; ++it) {
+        const asio::const_buffer b(*it);
+        wq_.append_copy(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(b.data()), b.size()));
+      }
+    }
   }
 
   /// Queues an already encoded frame.
@@ -100,17 +115,28 @@ class send_path {
     release(flushes_, ec);
   }
 
+  /// Every waiting operation, closes included, completes with `ec` now
+  /// (the graph is closing; what is queued may still be written).
+  void abandon(std::error_code ec) {
+    fail(ec);
+    release(closes_, ec);
+  }
+
   /// The stream is closed: whatever is still queued is lost (`lost` for the
-  /// sends and flushes that waited on it); closes complete.
+  /// sends, flushes and closes that waited on it).
   void shut(std::error_code lost) {
+    const std::error_code outcome = wq_.empty() && !dropped_ ? std::error_code{} : lost;
     release(blocked_, lost);
-    release(flushes_, wq_.empty() ? std::error_code{} : lost);
-    release(closes_, {});
+    release(flushes_, outcome);
+    release(closes_, outcome);
   }
 
   /// Drops the queue (the stream can no longer be written; no write is
   /// under way, or its completion has arrived).
-  void drop() noexcept { wq_.clear(); }
+  void drop() noexcept {
+    dropped_ = dropped_ || !wq_.empty();
+    wq_.clear();
+  }
 
  private:
   using waiter_list = std::deque<std::pair<std::uint64_t, plain_completion>>;
@@ -144,6 +170,7 @@ class send_path {
   waiter_list flushes_;
   waiter_list closes_;
   std::uint64_t next_ticket_ = 0;
+  bool dropped_ = false;  // queued bytes were thrown away (the stream broke)
 };
 
 }  // namespace peergraph::detail::link

@@ -156,7 +156,9 @@ class basic_connection {
   /// after graph_options::close_linger.
   ///
   /// @param token completion token; signature `void(std::error_code)`.
-  ///   Errors: errc::connection_not_found (not open).
+  ///   Errors: errc::connection_not_found (not open); errc::timeout when the
+  ///   linger ran out before the queue was written (the rest was dropped),
+  ///   or the error that broke the link while it was written.
   /// Cancellation: total, partial and terminal end the wait; the close goes on.
   template <typename Token = default_token>
   auto close(Token&& token = default_token{}) {

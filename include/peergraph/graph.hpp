@@ -383,6 +383,8 @@ class basic_graph {
   /// Waits until a node of peer `peer_id` other than this one is listed by
   /// nodes() (it publishes presence), and gives it: the one with the
   /// smallest node id if there are several. At once if one is listed now.
+  /// The node may not list an address yet (it publishes before it listens);
+  /// wait_options::with_addresses waits for one that does.
   ///
   /// @param token completion token; signature
   ///   `void(std::error_code, peergraph::node_info)`. Errors as for
@@ -393,7 +395,8 @@ class basic_graph {
   auto wait_node(std::string_view peer_id, wait_options opts, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code, peergraph::node_info)>(
         detail::initiate_wait<Executor, Transport>{impl_}, token, detail::wait_first_node{},
-        detail::wait_condition{detail::wait_condition::peer, std::string(peer_id), 0}, opts.timeout);
+        detail::wait_condition{detail::wait_condition::peer, std::string(peer_id), 0, opts.with_addresses},
+        opts.timeout);
   }
   /// As above without a timeout.
   template <typename Token = default_token>
@@ -414,7 +417,7 @@ class basic_graph {
   auto wait_nodes(std::size_t count, wait_options opts, Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code, std::vector<peergraph::node_info>)>(
         detail::initiate_wait<Executor, Transport>{impl_}, token, detail::direct_invoke{},
-        detail::wait_condition{detail::wait_condition::count, {}, count}, opts.timeout);
+        detail::wait_condition{detail::wait_condition::count, {}, count, opts.with_addresses}, opts.timeout);
   }
   /// As above without a timeout.
   template <typename Token = default_token>

@@ -121,6 +121,11 @@ struct wait_options {
   /// Give up after this long with errc::timeout; unset: wait until the
   /// condition holds, the operation is cancelled or the graph closes.
   std::optional<std::chrono::milliseconds> timeout{};
+  /// wait_node(), wait_nodes(): count only nodes whose presence lists at
+  /// least one address, so that open_direct() can reach them. A node
+  /// publishes at its first neighbor connection, before it may listen, so
+  /// without this a node can be found before it has an address.
+  bool with_addresses = false;
 };
 
 /// Options for one subscription.

@@ -85,6 +85,46 @@ TEST_CASE("wait_node and wait_nodes complete when the node arrives, not before",
   });
 }
 
+TEST_CASE("with_addresses waits until the node can be reached", "[wait]") {
+  run([](asio::io_context& io) -> awaitable<void> {
+    memory_nodes w(io);
+    auto a = w.creator();
+    const auto ep = a.listen(loopback6());
+    pg::wait_options reachable;
+    reachable.with_addresses = true;
+    std::optional<pg::node_info> bob_reachable;
+    std::optional<std::vector<pg::node_info>> two_reachable;
+    a.wait_node("bob", reachable, [&](std::error_code ec, pg::node_info n) {
+      CHECK_FALSE(ec);
+      bob_reachable = std::move(n);
+    });
+    a.wait_nodes(2, reachable, [&](std::error_code ec, std::vector<pg::node_info> all) {
+      CHECK_FALSE(ec);
+      two_reachable = std::move(all);
+    });
+
+    // Bob publishes at his first neighbor connection, before he listens.
+    auto b = w.joiner();
+    co_await b.connect(ep);
+    co_await b.wait_synchronized();
+    auto listed = co_await a.wait_node("bob");
+    CHECK(listed.addresses.empty());
+    auto both = co_await a.wait_nodes(2);
+    CHECK(both.size() == 2u);
+    co_await sleep_for(20ms);
+    CHECK_FALSE(bob_reachable);
+    CHECK_FALSE(two_reachable);
+
+    const auto b_ep = b.listen(loopback6());
+    const bool arrived = co_await eventually([&] { return bob_reachable && two_reachable; });
+    REQUIRE(arrived);
+    REQUIRE(bob_reachable->addresses.size() == 1u);
+    CHECK(bob_reachable->addresses.front() == b_ep);
+    CHECK(two_reachable->size() == 2u);
+    for (const auto& n : *two_reachable) CHECK_FALSE(n.addresses.empty());
+  });
+}
+
 TEST_CASE("waits time out, are cancelled, end with the graph, check their arguments", "[wait]") {
   run([](asio::io_context& io) -> awaitable<void> {
     memory_nodes w(io);

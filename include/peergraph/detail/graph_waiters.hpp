@@ -95,12 +95,15 @@ class graph_waiters {
         return std::nullopt;
       case wait_condition::peer: {
         auto found = node.nodes(std::string_view(c.peer_id));
-        std::erase_if(found, [&](const node_info& n) { return n.id == node.node(); });
+        std::erase_if(found, [&](const node_info& n) {
+          return n.id == node.node() || (c.with_addresses && n.addresses.empty());
+        });
         if (found.empty()) return std::nullopt;
         return found;
       }
       case wait_condition::count: {
         auto all = node.nodes(std::nullopt);
+        if (c.with_addresses) std::erase_if(all, [](const node_info& n) { return n.addresses.empty(); });
         if (all.size() < c.nodes) return std::nullopt;
         return all;
       }

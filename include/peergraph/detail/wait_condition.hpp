@@ -18,8 +18,9 @@ namespace peergraph::detail {
 
 struct wait_condition {
   enum kind_type { synchronized, peer, count } kind = synchronized;
-  std::string peer_id;    ///< for `peer`: a node of this peer other than the local one
-  std::size_t nodes = 0;  ///< for `count`: at least this many nodes listed
+  std::string peer_id;          ///< for `peer`: a node of this peer other than the local one
+  std::size_t nodes = 0;        ///< for `count`: at least this many nodes listed
+  bool with_addresses = false;  ///< for `peer` and `count`: only nodes that publish an address
 };
 
 /// wait_synchronized(): `void(std::error_code)`.

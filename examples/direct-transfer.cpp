@@ -106,8 +106,7 @@ struct result {
   double seconds = 0;
 };
 
-awaitable<void> receive_all(pg::graph::subscription_type<pg::direct_connection_event, pg::incoming_data_event>& events,
-                            result& r) {
+awaitable<void> receive_all(pg::subscription<pg::direct_connection_event, pg::incoming_data_event>& events, result& r) {
   hasher h;
   std::uint64_t expected = 0;
   auto start = std::chrono::steady_clock::now();
@@ -150,7 +149,10 @@ awaitable<void> run(asio::io_context& io, source& src, std::size_t chunk, result
   const auto where = alice.listen({asio::ip::make_address("::1"), 0});
   auto conn = co_await bob.open_direct("alice", where);
   std::uint64_t sent_hash = 0;
-  asio::co_spawn(io, send_all(conn, src, chunk, sent_hash), asio::detached);
+  // A failed send ends the program with its error rather than a hang.
+  asio::co_spawn(io, send_all(conn, src, chunk, sent_hash), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
   co_await receive_all(events, r);
   co_await conn.close();
 }

@@ -246,8 +246,10 @@ awaitable<void> report(pg::graph& g, const settings& s) {
       emit(describe("direct_connection", *d));
     } else if (const auto* data = std::get_if<pg::incoming_data_event>(&ev)) {
       const std::string text(data->data.begin(), data->data.end());
-      emit(fmt::format(R"({{"event":"incoming_data","connection":"{}","type":"{}","text":"{}"}})",
-                       id_string(data->connection), data->type, json_escape(text)));
+      emit(fmt::format(
+          R"({{"event":"incoming_data","connection":"{}","peer":"{}","node":"{}","type":"{}","text":"{}"}})",
+          id_string(data->connection), json_escape(data->peer_id), id_string(data->node), data->type,
+          json_escape(text)));
     } else if (const auto* nc = std::get_if<pg::node_changed_event>(&ev)) {
       if (s.nodes) {
         emit(describe(*nc));

@@ -1,9 +1,11 @@
 // Asio included before peergraph, as applications often do: the program
 // must build whatever the order of the includes (the Meson dependency and
 // peergraph.pc carry Asio's coroutine definitions; see config.hpp).
-#include <peergraph/peergraph.hpp>
-
+// The order of these two includes is the point of the test.
+// clang-format off
 #include <asio.hpp>
+#include <peergraph/peergraph.hpp>
+// clang-format on
 
 namespace pg = peergraph;
 

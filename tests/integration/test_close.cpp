@@ -20,9 +20,7 @@ constexpr auto bulk = pg::guid::from_fields(0x0badf00d, 0x0001, 0x0002, {3, 4, 5
 
 TEST_CASE("closing the graph completes waiting sends and flushes at once, before its subscriptions end",
           "[data][close]") {
-  auto o = fast_options();
-  o.send_high_water = 64 * 1024;
-  o.send_low_water = 16 * 1024;
+  const auto o = small_queue_options();
   run([o](asio::io_context& io) -> awaitable<void> {
     direct_pair<memory_nodes> p(io, {}, fast_options(), o);
     co_await p.open();

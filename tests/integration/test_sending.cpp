@@ -65,9 +65,7 @@ TEST_CASE("a buffer sequence goes out as one message", "[data][gather]") {
 }
 
 TEST_CASE("try_send queues without waiting, and refuses when the queue is full", "[data][try_send]") {
-  auto o = fast_options();
-  o.send_high_water = 64 * 1024;
-  o.send_low_water = 16 * 1024;
+  const auto o = small_queue_options();
   run([o](asio::io_context& io) -> awaitable<void> {
     direct_pair<memory_nodes> p(io, {}, fast_options(), o);
     co_await p.open();

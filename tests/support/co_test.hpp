@@ -90,6 +90,15 @@ inline pg::graph_options fast_options() {
   return o;
 }
 
+/// fast_options() with a 64 KiB / 16 KiB send queue, so that a stalled
+/// peer makes sends wait after a few messages.
+inline pg::graph_options small_queue_options() {
+  auto o = fast_options();
+  o.send_high_water = 64 * 1024;
+  o.send_low_water = 16 * 1024;
+  return o;
+}
+
 /// Counts invocations of a completion handler: a test fails when a handler
 /// runs zero times or more than once.
 struct call_counter {

@@ -48,6 +48,7 @@ enum class condition {
   timed_out,           ///< an operation or the handshake ran out of time
   closed,              ///< the connection or graph was closed
   protocol_violation,  ///< the remote sent something the protocol forbids
+  limit_reached,       ///< a resource limit of this node ended the connection (docs/limits.md)
 };
 
 }  // namespace peergraph
@@ -138,6 +139,8 @@ class condition_category_impl final : public std::error_category {
         return "closed";
       case condition::protocol_violation:
         return "protocol violation";
+      case condition::limit_reached:
+        return "resource limit reached";
     }
     return "unknown peergraph condition";
   }
@@ -207,6 +210,7 @@ inline bool errc_category_impl::equivalent(int ev, const std::error_condition& c
     case condition::closed:
       return ev == static_cast<int>(errc::invalid_graph) || ev == static_cast<int>(errc::graph_shutting_down);
     case condition::protocol_violation:
+    case condition::limit_reached:
       return false;
   }
   return false;
@@ -230,7 +234,9 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
       return ec.category() == protocol::error_category() && ec != error::handshake_timeout &&
              ec != error::keepalive_timeout && ec != error::peer_disconnected && ec != error::connection_closed &&
              ec != error::self_connection && ec != error::direct_connection_disallowed && ec != error::wrong_graph_id &&
-             ec != error::wrong_peer_id;
+             ec != error::wrong_peer_id && ec != error::backlog_exceeded;
+    case condition::limit_reached:
+      return ec == error::backlog_exceeded;
   }
   return false;
 }

@@ -61,7 +61,7 @@ const std::vector<documented> documented_hresults{
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
 constexpr int last_errc = static_cast<int>(errc::access_denied);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
-constexpr int last_protocol_error = static_cast<int>(pp::error::direct_connection_disallowed);
+constexpr int last_protocol_error = static_cast<int>(pp::error::backlog_exceeded);
 
 }  // namespace
 
@@ -233,7 +233,8 @@ TEST_CASE("error conditions", "[error]") {
     const std::set<pp::error> not_violations{pp::error::handshake_timeout, pp::error::keepalive_timeout,
                                              pp::error::peer_disconnected, pp::error::connection_closed,
                                              pp::error::self_connection,   pp::error::wrong_graph_id,
-                                             pp::error::wrong_peer_id,     pp::error::direct_connection_disallowed};
+                                             pp::error::wrong_peer_id,     pp::error::direct_connection_disallowed,
+                                             pp::error::backlog_exceeded};
     for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
       CAPTURE(v);
       const std::error_code ec = static_cast<pp::error>(v);
@@ -244,5 +245,17 @@ TEST_CASE("error conditions", "[error]") {
       CHECK(std::error_code(static_cast<errc>(v)) != condition::protocol_violation);
     }
     CHECK(std::error_code(asio::error::eof) != condition::protocol_violation);
+  }
+  SECTION("limit_reached") {
+    // Only the errors of this node's own resource limits.
+    for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
+      CAPTURE(v);
+      const std::error_code ec = static_cast<pp::error>(v);
+      CHECK((ec == condition::limit_reached) == (ec == pp::error::backlog_exceeded));
+    }
+    for (int v = first_errc; v <= last_errc; ++v)
+      CHECK(std::error_code(static_cast<errc>(v)) != condition::limit_reached);
+    CHECK(std::error_code(asio::error::no_buffer_space) != condition::limit_reached);
+    CHECK(pg::make_error_condition(condition::limit_reached).message() == "resource limit reached");
   }
 }

@@ -10,7 +10,8 @@
 // PEER_E_CONNECTION_FAILED. peergraph::condition::protocol_violation matches
 // every one of them except the timeouts, the two ways a peer leaves, and
 // the refusals (self_connection, direct_connection_disallowed,
-// wrong_graph_id, wrong_peer_id), which match condition::refused.
+// wrong_graph_id, wrong_peer_id), which match condition::refused, and
+// backlog_exceeded, which matches condition::limit_reached.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 
@@ -38,6 +39,9 @@ enum class error {
   /// REFUSE code DIRECT_CONNECTION_DISALLOWED: the remote node does not
   /// accept direct connections (graph_options::direct_connections).
   direct_connection_disallowed,
+  /// The remote node does not read: graph-level traffic for it would push
+  /// the link's outgoing queue past graph_options::max_link_backlog.
+  backlog_exceeded,
 };
 
 namespace detail {
@@ -74,6 +78,8 @@ class error_category final : public std::error_category {
         return "the remote node is this node";
       case error::direct_connection_disallowed:
         return "the remote node does not accept direct connections";
+      case error::backlog_exceeded:
+        return "the remote node does not read what is sent to it (outgoing queue limit reached)";
     }
     return "unknown peergraph.protocol error";
   }

@@ -60,6 +60,12 @@ struct graph_options {
   /// to `send_low_water`.
   std::size_t send_high_water = 4 * 1024 * 1024;
   std::size_t send_low_water = 1 * 1024 * 1024;
+  /// Most bytes a link may hold queued for writing when graph-level traffic
+  /// (floods, synchronization answers, refusals, pings) is added to it. A
+  /// neighbor that stops reading is dropped with
+  /// protocol::error::backlog_exceeded rather than let its queue grow; keep
+  /// it above send_high_water plus a full synchronization (docs/limits.md).
+  std::size_t max_link_backlog = 8 * 1024 * 1024;
   /// How long an orderly close waits for queued data and DISCONNECT to be
   /// written before it closes the socket regardless.
   std::chrono::milliseconds close_linger{2'000};
@@ -68,6 +74,13 @@ struct graph_options {
   std::size_t max_handshake_message_size = 16 * 1024;
   /// How long an accepted connection may take to send AUTH_INFO and CONNECT.
   std::chrono::milliseconds handshake_timeout{10'000};
+  /// Most accepted connections still in their handshake, in all and from
+  /// one source address. A new connection beyond either limit is taken and
+  /// the oldest pending one (of that source, for the second) is closed
+  /// without a reply or an event, so idle connections cannot keep a
+  /// legitimate peer out (docs/limits.md).
+  std::size_t max_pending_handshakes = 64;
+  std::size_t max_pending_handshakes_per_source = 16;
   /// Default limit for connect() (TCP connect plus handshake).
   std::chrono::milliseconds connect_timeout{30'000};
   /// A neighbor link that has sent nothing for this long sends a keep-alive

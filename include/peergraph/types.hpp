@@ -80,10 +80,13 @@ struct graph_stats {
   std::uint64_t sync_records_received = 0;  ///< FLOOD frames received as a SOLICIT answer
   std::uint64_t solicits_sent = 0;          ///< SOLICIT_NEW sent (one per new neighbor link)
   std::uint64_t syncs_completed = 0;        ///< SYNC_END received
+  std::uint64_t solicits_answered = 0;      ///< SOLICIT_NEW answered with a synchronization
+  std::uint64_t solicits_ignored = 0;       ///< SOLICIT_NEW beyond a link's allowance, not answered
   std::uint64_t presence_rejected = 0;      ///< records refused because the presence list was full
   std::uint64_t auto_connects = 0;          ///< neighbor connections started by graph maintenance
   std::uint64_t referrals_followed = 0;     ///< of those, to an address from a BUSY referral
   std::uint64_t busy_refusals = 0;          ///< incoming neighbor connections refused BUSY
+  std::uint64_t handshakes_evicted = 0;     ///< accepted connections closed to make room (docs/limits.md)
   std::size_t known_nodes = 0;              ///< other nodes present now
 };
 

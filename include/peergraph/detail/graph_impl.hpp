@@ -279,9 +279,37 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
         return;
       }
       self->transport_.prepare_accepted(stream);
-      self->adopt_link(std::move(stream), self->new_connection_id(), false, connection_kind::neighbor)->start_accept();
+      auto c = self->adopt_link(std::move(stream), self->new_connection_id(), false, connection_kind::neighbor);
+      c->set_accept_order(++self->accepted_);
+      c->start_accept();
+      self->shed_pending(c->remote_endpoint().address());
       self->accept_next(l);
     });
+  }
+
+  // Too many accepted connections in their handshake, in all or from
+  // `source`: the oldest goes. A newcomer always gets its chance; what an
+  // attacker's idle connections hold is taken back from them, oldest first.
+  void shed_pending(const asio::ip::address& source) {
+    const auto& o = options();
+    for (;;) {
+      std::size_t total = 0, same = 0;
+      std::shared_ptr<connection_type> oldest, oldest_same;
+      for (const auto& [id, c] : connections_) {
+        if (!c->is_pending_responder()) continue;
+        ++total;
+        if (!oldest || c->accept_order() < oldest->accept_order()) oldest = c;
+        if (c->remote_endpoint().address() != source) continue;
+        ++same;
+        if (!oldest_same || c->accept_order() < oldest_same->accept_order()) oldest_same = c;
+      }
+      auto victim = same > o.max_pending_handshakes_per_source ? oldest_same
+                    : total > o.max_pending_handshakes         ? oldest
+                                                               : nullptr;
+      if (!victim) return;
+      ++engine_.state().stats().handshakes_evicted;
+      victim->discard(errc::connection_refused);
+    }
   }
 
   // ------------------------------------------------------------ carrying out the engine's actions
@@ -375,6 +403,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   node::actions_pool pool_;
   std::vector<std::shared_ptr<listener_entry>> listeners_;
   std::unordered_map<connection_id, std::shared_ptr<connection_type>> connections_;
+  std::uint64_t accepted_ = 0;  // connections accepted so far (their order)
   event_router router_;
   event_outbox outbox_;
   graph_waiters<Executor> waiters_;

@@ -97,6 +97,7 @@ TEST_CASE("a large PT2PT payload is handed out for reading in place", "[link][re
   auto rest = r.large_rest();
   CHECK(rest.size() == 1000 - (first - pp::pt2pt_header_size));
   std::memcpy(rest.data(), m.data() + first, rest.size());
+  CHECK(r.large_commit(rest.size()));
   pg::guid type;
   const auto payload = r.take_large(type);
   CHECK(type == data_type);
@@ -104,6 +105,41 @@ TEST_CASE("a large PT2PT payload is handed out for reading in place", "[link][re
   // Without large_ok the same message is buffered whole.
   pl::frame_reader whole(64);
   CHECK(feed(whole, m, 100) == std::vector<bytes>{m});
+}
+
+TEST_CASE("a large payload's storage follows the bytes that arrive, not the header", "[link][reader][limits]") {
+  pl::frame_reader r(4096);
+  constexpr std::size_t announced = 16u << 20;
+  auto head = pt2pt(0, 0);
+  put32(head, 0, static_cast<std::uint32_t>(pp::pt2pt_header_size + announced));
+  head.resize(head.size() + 100, 0x5A);  // and 100 bytes of payload
+  auto room = r.prepare();
+  std::memcpy(room.data(), head.data(), head.size());
+  r.commit(head.size());
+  REQUIRE(r.next(32u << 20, true).kind == pl::frame_reader::step::large);
+  // The header alone commits nothing beyond what arrived.
+  CHECK(r.large_committed() == 100u);
+  // Each read is offered at most max_read_size ahead of the data.
+  std::size_t have = 100;
+  std::uint8_t fill = 0;
+  bool done = false;
+  while (!done) {
+    auto rest = r.large_rest();
+    REQUIRE(rest.size() > 0u);
+    CHECK(rest.size() <= pl::frame_reader::max_read_size);
+    CHECK(r.large_committed() <= have + pl::frame_reader::max_read_size);
+    const auto n = std::min<std::size_t>(rest.size(), 10'000);  // a slow peer: short reads
+    std::memset(rest.data(), ++fill, n);
+    have += n;
+    done = r.large_commit(n);
+  }
+  CHECK(have == announced);
+  pg::guid type;
+  const auto payload = r.take_large(type);
+  REQUIRE(payload.size() == announced);
+  CHECK(payload[99] == 0x5A);
+  CHECK(payload[100] == 1);
+  CHECK(payload.back() == fill);
 }
 
 TEST_CASE("the read size grows under load and shrinks when idle", "[link][reader]") {

@@ -157,6 +157,35 @@ TEST_CASE("a solicit is answered with graph information, presence and SYNC_END",
   CHECK(p.addresses == std::vector<pp::address>{wire_address("192.0.2.1", 4000)});
 }
 
+TEST_CASE("repeated solicits get a few answers per link, then one per refill period", "[node][sync][limits]") {
+  using allowance = pn::request_allowance;
+  auto e = creator();
+  auto l1 = neighbor(1, 0xB0B), l2 = neighbor(2, 0xCA7);
+  bring_up(e, l1);
+  bring_up(e, l2);
+  pn::actions a;
+  auto answers = [&](const pn::link_summary& l, int requests, ms now) {
+    a.clear();
+    for (int i = 0; i < requests; ++i) REQUIRE_FALSE(feed(e, l, encoded(pp::solicit_new{}), now, a));
+    return a.frames().size();
+  };
+  // One write of 16 requests: the burst is answered, the rest is not.
+  CHECK(answers(l1, 16, 10ms) == static_cast<std::size_t>(allowance::burst));
+  CHECK(e.stats().solicits_answered == static_cast<std::uint64_t>(allowance::burst));
+  CHECK(e.stats().solicits_ignored == 16u - allowance::burst);
+  // Another link has its own allowance.
+  CHECK(answers(l2, 1, 10ms) == 1u);
+  // One more per refill period, not more.
+  CHECK(answers(l1, 3, 10ms + allowance::refill) == 1u);
+  CHECK(answers(l1, 1, 10ms + allowance::refill + 1ms) == 0u);
+  // A long quiet spell earns the burst back, no more.
+  CHECK(answers(l1, 16, 10ms + 100 * allowance::refill) == static_cast<std::size_t>(allowance::burst));
+  // A link that ends is forgotten; a new link with that id starts afresh.
+  e.on_link_closed(l1, true, nullptr, 20ms, a);
+  bring_up(e, l1);
+  CHECK(answers(l1, 1, 10ms + 100 * allowance::refill) == 1u);
+}
+
 TEST_CASE("an opened node is synchronized at its first SYNC_END and adopts the graph information", "[node][sync]") {
   auto e = joiner();
   CHECK_FALSE(e.state().synchronized());

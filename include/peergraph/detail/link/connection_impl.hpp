@@ -25,7 +25,7 @@
 #include <peergraph/types.hpp>
 
 #include <asio/buffer.hpp>
-#include <asio/read.hpp>
+#include <asio/post.hpp>
 
 #include <chrono>
 #include <memory>
@@ -232,7 +232,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   }
 
   void start_read() {
-    if (this->reading_ || this->input_paused_ || !reading_phase()) return;
+    if (this->reading_ || this->input_paused_ || turn_pending_ || !reading_phase()) return;
     this->reading_ = true;
     this->stream_.async_read_some(this->reader_.prepare(),
                                   [self = self()](std::error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -256,8 +256,22 @@ class connection_impl final : public link::link_base<Executor, Transport> {
 
   void resume_reading() override { process_input(); }
 
+  // At most frames_per_turn frames are handled before the link yields to
+  // the executor: one read can hold thousands of small frames, and other
+  // links, timers and the application must not wait for all of them.
+  static constexpr int frames_per_turn = 64;
+
   void process_input() {
-    while (reading_phase()) {
+    if (turn_pending_) return;  // the posted turn will continue
+    for (int handled = 0; reading_phase(); ++handled) {
+      if (handled == frames_per_turn) {
+        turn_pending_ = true;  // and no read starts until it has run
+        asio::post(this->get_executor(), [self = self()] {
+          self->turn_pending_ = false;
+          self->process_input();
+        });
+        return;
+      }
       if (!this->outbox_.empty()) {
         this->input_paused_ = true;  // resumed by pump() once the events are placed
         return;
@@ -279,19 +293,22 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   }
 
   // A large PT2PT message: the rest of its payload goes straight into its
-  // own vector, with no copy through the read buffer.
+  // own vector, with no copy through the read buffer, one read at a time so
+  // that its storage follows the bytes and a slow but steady transfer counts
+  // as traffic for the idle timeout.
   void read_large() {
     this->reading_ = true;
-    asio::async_read(this->stream_, this->reader_.large_rest(),
-                     [self = self()](std::error_code ec, std::size_t) { self->on_large(ec); });
+    this->stream_.async_read_some(this->reader_.large_rest(),
+                                  [self = self()](std::error_code ec, std::size_t n) { self->on_large(ec, n); });
   }
 
-  void on_large(std::error_code ec) {
+  void on_large(std::error_code ec, std::size_t n) {
     this->reading_ = false;
     if (this->phase_ != phase::established) return;
     if (ec)
       return end(ec == asio::error::eof ? std::error_code(protocol::error::connection_closed) : ec, ending::abort);
     this->last_rx_ = link::clock::now();
+    if (!this->reader_.large_commit(n)) return read_large();
     guid type;
     auto payload = this->reader_.take_large(type);
     this->emit(incoming_data_event{this->link_.id, this->link_.remote_node, this->link_.remote_peer, type,
@@ -345,6 +362,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   protocol::initiator_config config_;
   link::handshake_driver handshake_;
   open_completion open_op_;
+  bool turn_pending_ = false;  // process_input() yielded; its next turn is posted
 };
 
 }  // namespace peergraph::detail

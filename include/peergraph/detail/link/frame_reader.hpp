@@ -5,6 +5,13 @@
 // above the large-payload threshold is not buffered: next() gives its type
 // and a vector for its payload, the bytes already buffered copied in, and
 // the link reads the rest straight into that vector (large_rest()).
+//
+// A header only announces a size, so the vector is not filled up to that
+// size at once: its address space is reserved, and it grows by at most
+// max_read_size ahead of the bytes that have arrived, so a peer that
+// announces 16 MiB and sends nothing costs the node a read's worth of
+// resident memory (pages are touched as they fill), and the growth never
+// moves what has arrived (the capacity is there).
 #ifndef PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
 #define PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
 
@@ -97,10 +104,19 @@ class frame_reader {
     return s;
   }
 
-  /// The part of the large payload still to be read.
-  asio::mutable_buffer large_rest() noexcept {
+  /// Where the next part of the large payload goes: at most max_read_size
+  /// bytes, made ready just before they are read.
+  asio::mutable_buffer large_rest() {
+    if (large_have_ == large_.size()) large_.resize(std::min(large_total_, large_have_ + max_read_size));
     return asio::buffer(large_.data() + large_have_, large_.size() - large_have_);
   }
+  /// `n` bytes of the large payload arrived in large_rest(); true once it is complete.
+  bool large_commit(std::size_t n) noexcept {
+    large_have_ += n;
+    return large_have_ == large_total_;
+  }
+  /// Bytes of storage the large payload holds now (made ready, not merely announced).
+  std::size_t large_committed() const noexcept { return large_.size(); }
   /// The large payload, complete; the reader forgets it.
   std::vector<std::uint8_t> take_large(guid& type) {
     type = large_type_;
@@ -125,8 +141,10 @@ class frame_reader {
 
   void begin_large(const protocol::header& h, const guid& type, std::span<const std::uint8_t> avail) {
     large_type_ = type;
-    large_.resize(h.size - protocol::pt2pt_header_size);
-    large_have_ = std::min(avail.size() - protocol::pt2pt_header_size, large_.size());
+    large_total_ = h.size - protocol::pt2pt_header_size;
+    large_.reserve(large_total_);
+    large_have_ = std::min(avail.size() - protocol::pt2pt_header_size, large_total_);
+    large_.resize(large_have_);
     std::memcpy(large_.data(), avail.data() + protocol::pt2pt_header_size, large_have_);
     begin_ += protocol::pt2pt_header_size + large_have_;
     if (begin_ == end_) begin_ = end_ = 0;
@@ -147,6 +165,7 @@ class frame_reader {
   std::size_t offered_ = 0;
   std::vector<std::uint8_t> large_;
   std::size_t large_have_ = 0;
+  std::size_t large_total_ = 0;
   guid large_type_;
 };
 

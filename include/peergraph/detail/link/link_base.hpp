@@ -147,6 +147,18 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   void linger_for(ms d) noexcept { linger_ = d; }
   /// Ending in order: writing what is queued, then DISCONNECT.
   bool is_closing() const noexcept { return phase_ == phase::closing; }
+  /// Accepted and still in its handshake.
+  bool is_pending_responder() const noexcept { return !link_.initiator && phase_ == phase::handshaking; }
+  /// Order of acceptance among the graph's links (larger: newer).
+  std::uint64_t accept_order() const noexcept { return accept_order_; }
+  void set_accept_order(std::uint64_t n) noexcept { accept_order_ = n; }
+
+  /// Ends the link at once and reports nothing: for connections shed under
+  /// load, whose events would be the attacker's to multiply.
+  void discard(std::error_code reason) {
+    reported_end_ = true;
+    end(reason, ending::abort);
+  }
 
   /// The one way a link ends (see `ending`); connection_impl defines it.
   virtual void end(std::error_code reason, ending how) = 0;
@@ -171,8 +183,19 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   // ------------------------------------------------------------ writing
 
   void queue_frame(std::span<const std::uint8_t> bytes) {
+    if (phase_ == phase::established && sends_.queued() + bytes.size() > graph_->options().max_link_backlog)
+      return overflow();
     sends_.queue_frame(bytes);
     start_write();
+  }
+
+  // A peer that does not read cannot make this node queue for it without
+  // end. The link ends from its own handler: this may run while the graph
+  // walks its links to flood a record.
+  void overflow() {
+    if (overflowing_) return;
+    overflowing_ = true;
+    asio::post(ex_, [self = this->shared_from_this()] { self->end(protocol::error::backlog_exceeded, ending::abort); });
   }
 
   // Runs on the sender's executor (same execution context, maybe another
@@ -263,6 +286,7 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   frame_reader reader_;
   bool reading_ = false;
   bool input_paused_ = false;
+  bool overflowing_ = false;  // the backlog limit was hit; the link is ending
   send_path sends_;
   std::error_code end_reason_;
   bool stream_shut_ = false;
@@ -271,6 +295,7 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   clock::time_point last_tx_{};
   event_outbox outbox_;
   bool reported_end_ = false;
+  std::uint64_t accept_order_ = 0;
 };
 
 }  // namespace link

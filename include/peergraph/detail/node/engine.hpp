@@ -14,6 +14,7 @@
 #include <peergraph/detail/node/maintenance.hpp>
 #include <peergraph/detail/node/node_state.hpp>
 #include <peergraph/detail/node/presence_engine.hpp>
+#include <peergraph/detail/node/request_allowance.hpp>
 #include <peergraph/detail/node/responder_policy.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/protocol/header.hpp>
@@ -103,6 +104,13 @@ class engine {
       case message_type::solicit_new: {
         protocol::solicit_new m;
         if (auto ec = protocol::decode(frame, m)) return ec;
+        // An answer is the whole database for a 12-byte request: each link
+        // gets a small allowance of them, renewed over time.
+        if (!solicits_.allow(l.id, now)) {
+          ++state_.stats().solicits_ignored;
+          return {};
+        }
+        ++state_.stats().solicits_answered;
         out.send(l.id, [&](std::vector<std::uint8_t>& b) {
           if (state_.properties_version() > 0) {
             protocol::encode(protocol::flood{true, state_.graph_info()}, b);
@@ -137,6 +145,7 @@ class engine {
                       actions& out) {
     const bool had_neighbors = state_.neighbor_count() > 0;
     state_.remove_link(l, was_established);
+    solicits_.forget(l.id);
     if (state_.closed()) return;
     if (was_established && l.kind == connection_kind::neighbor && had_neighbors && state_.neighbor_count() == 0) {
       out.emit(connection_required_event{});
@@ -240,6 +249,7 @@ class engine {
   node_state state_;
   presence_engine presence_;
   maintenance upkeep_;
+  request_allowance solicits_;
 };
 
 }  // namespace peergraph::detail::node

@@ -86,6 +86,7 @@ struct graph_stats {
   std::uint64_t auto_connects = 0;          ///< neighbor connections started by graph maintenance
   std::uint64_t referrals_followed = 0;     ///< of those, to an address from a BUSY referral
   std::uint64_t busy_refusals = 0;          ///< incoming neighbor connections refused BUSY
+  std::uint64_t neighbors_evicted = 0;      ///< neighbor links ended to give their slot to another source
   std::uint64_t handshakes_evicted = 0;     ///< accepted connections closed to make room (docs/limits.md)
   std::size_t known_nodes = 0;              ///< other nodes present now
 };

@@ -174,3 +174,63 @@ TEST_CASE("idle connections cannot hold the handshake slots: the oldest make roo
     CHECK(ec == asio::error::eof);
   });
 }
+
+namespace {
+
+// A neighbor handshake from a TCP socket bound to `source` (any 127.x.y.z
+// address is loopback on Linux, so one host can play several sources).
+awaitable<asio::ip::tcp::socket> raw_neighbor_from(const char* source, pg::endpoint ep, std::uint64_t node) {
+  asio::ip::tcp::socket s(co_await asio::this_coro::executor);
+  s.open(asio::ip::tcp::v4());
+  s.bind({asio::ip::make_address(source), 0});
+  co_await s.async_connect(ep, use_awaitable);
+  const auto hello = first_flight(test_graph_id, "raw", node);
+  co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
+  auto reply = co_await read_frame(s);
+  REQUIRE(reply[5] == static_cast<std::uint8_t>(proto::message_type::welcome));
+  co_return s;
+}
+
+}  // namespace
+
+TEST_CASE("one address cannot hold every neighbor slot", "[hostile][limits]") {
+  auto o = fast_options();
+  o.max_neighbors = 4;
+  run([o](asio::io_context& io) -> awaitable<void> {
+    tcp_nodes w(io);
+    auto a = w.creator("alice", o);
+    auto events = a.subscribe<pg::neighbor_connection_event>();
+    const auto ep = a.listen({asio::ip::make_address("127.0.0.1"), 0});
+    // Every slot taken from 127.0.0.2.
+    std::vector<asio::ip::tcp::socket> squatters;
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      squatters.push_back(co_await raw_neighbor_from("127.0.0.2", ep, 0x5000 + i));
+      auto up = co_await next(events);
+      REQUIRE(up.status == pg::connection_status::connected);
+    }
+    // A node from 127.0.0.1 still gets in: a squatter's link makes room.
+    auto b = w.joiner("bob", o);
+    co_await b.connect(ep);
+    std::vector<pg::neighbor_connection_event> seen;
+    for (int i = 0; i < 2; ++i) seen.push_back(co_await next(events));
+    const auto evicted = std::find_if(seen.begin(), seen.end(),
+                                      [](const auto& e) { return e.status == pg::connection_status::disconnected; });
+    REQUIRE(evicted != seen.end());
+    CHECK(evicted->connection.peer_id == "raw");
+    CHECK(evicted->reason == proto::error::neighbor_evicted);
+    CHECK(evicted->reason == pg::condition::limit_reached);
+    CHECK(a.stats().neighbors_evicted == 1u);
+    CHECK(a.connections().size() == 4u);
+    // Another squatter from the crowded address is refused BUSY, as before.
+    asio::ip::tcp::socket late(io);
+    late.open(asio::ip::tcp::v4());
+    late.bind({asio::ip::make_address("127.0.0.2"), 0});
+    co_await late.async_connect(ep, use_awaitable);
+    const auto hello = first_flight(test_graph_id, "raw", 0x6000);
+    co_await asio::async_write(late, asio::buffer(hello), use_awaitable);
+    auto reply = co_await read_frame(late);
+    proto::refuse r;
+    REQUIRE_FALSE(proto::decode(reply, r));
+    CHECK(r.code == proto::refuse_code::busy);
+  });
+}

@@ -61,7 +61,7 @@ const std::vector<documented> documented_hresults{
 constexpr int first_errc = static_cast<int>(errc::invalid_argument);
 constexpr int last_errc = static_cast<int>(errc::access_denied);
 constexpr int first_protocol_error = static_cast<int>(pp::error::truncated_message);
-constexpr int last_protocol_error = static_cast<int>(pp::error::backlog_exceeded);
+constexpr int last_protocol_error = static_cast<int>(pp::error::neighbor_evicted);
 
 }  // namespace
 
@@ -234,7 +234,7 @@ TEST_CASE("error conditions", "[error]") {
                                              pp::error::peer_disconnected, pp::error::connection_closed,
                                              pp::error::self_connection,   pp::error::wrong_graph_id,
                                              pp::error::wrong_peer_id,     pp::error::direct_connection_disallowed,
-                                             pp::error::backlog_exceeded};
+                                             pp::error::backlog_exceeded,  pp::error::neighbor_evicted};
     for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
       CAPTURE(v);
       const std::error_code ec = static_cast<pp::error>(v);
@@ -251,7 +251,8 @@ TEST_CASE("error conditions", "[error]") {
     for (int v = first_protocol_error; v <= last_protocol_error; ++v) {
       CAPTURE(v);
       const std::error_code ec = static_cast<pp::error>(v);
-      CHECK((ec == condition::limit_reached) == (ec == pp::error::backlog_exceeded));
+      CHECK((ec == condition::limit_reached) ==
+            (ec == pp::error::backlog_exceeded || ec == pp::error::neighbor_evicted));
     }
     for (int v = first_errc; v <= last_errc; ++v)
       CHECK(std::error_code(static_cast<errc>(v)) != condition::limit_reached);

@@ -209,7 +209,10 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
 
   /// Responder: the REFUSE code for a valid CONNECT, or nothing to accept.
   std::optional<protocol::refuse_code> decide(const connection_type& c, const protocol::connect& req) {
-    return engine_.decide(c.summary(), req, accepts_direct());
+    const auto d = engine_.decide(c.summary(), req, accepts_direct());
+    if (d.evict)
+      if (auto victim = find(*d.evict)) victim->end(protocol::error::neighbor_evicted, link::ending::orderly);
+    return d.refuse;
   }
   std::vector<endpoint> referrals(const connection_type& c) { return engine_.referrals(c.summary()); }
 

@@ -11,7 +11,7 @@
 // every one of them except the timeouts, the two ways a peer leaves, and
 // the refusals (self_connection, direct_connection_disallowed,
 // wrong_graph_id, wrong_peer_id), which match condition::refused, and
-// backlog_exceeded, which matches condition::limit_reached.
+// backlog_exceeded and neighbor_evicted, which match condition::limit_reached.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 
@@ -42,6 +42,9 @@ enum class error {
   /// The remote node does not read: graph-level traffic for it would push
   /// the link's outgoing queue past graph_options::max_link_backlog.
   backlog_exceeded,
+  /// Every neighbor slot was taken and this link's source address held the
+  /// most of them: the slot went to a neighbor from another address.
+  neighbor_evicted,
 };
 
 namespace detail {
@@ -80,6 +83,8 @@ class error_category final : public std::error_category {
         return "the remote node does not accept direct connections";
       case error::backlog_exceeded:
         return "the remote node does not read what is sent to it (outgoing queue limit reached)";
+      case error::neighbor_evicted:
+        return "neighbor slot given to a node from another address (its address held the most slots)";
     }
     return "unknown peergraph.protocol error";
   }

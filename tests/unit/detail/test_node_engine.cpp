@@ -284,23 +284,79 @@ TEST_CASE("the responder policy refuses duplicates, a full node and unwanted dir
   e.on_link_established(n1, 0ms, a);
   pn::link_summary incoming;
   incoming.id = 9;
+  incoming.remote_ep = endpoint("192.0.2.2", 50100);  // the neighbors' address too
   e.state().add_link(incoming);
   pp::connect req;
   req.source_node_id = 0xB0B;
-  CHECK(e.decide(incoming, req, true) == pp::refuse_code::duplicate_connection);
+  CHECK(e.decide(incoming, req, true).refuse == pp::refuse_code::duplicate_connection);
   req.source_node_id = 0xF00;
-  CHECK_FALSE(e.decide(incoming, req, true));
+  CHECK_FALSE(e.decide(incoming, req, true).refuse);
   e.state().add_link(n2);
   e.on_link_established(n2, 0ms, a);
-  CHECK(e.decide(incoming, req, true) == pp::refuse_code::busy);
+  const auto full = e.decide(incoming, req, true);
+  CHECK(full.refuse == pp::refuse_code::busy);
+  CHECK_FALSE(full.evict);  // one address: nobody is evicted for it
   CHECK(e.stats().busy_refusals == 1u);
   req.direct = true;
-  CHECK(e.decide(incoming, req, false) == pp::refuse_code::direct_connection_disallowed);
-  CHECK_FALSE(e.decide(incoming, req, true));
+  CHECK(e.decide(incoming, req, false).refuse == pp::refuse_code::direct_connection_disallowed);
+  CHECK_FALSE(e.decide(incoming, req, true).refuse);
   // Referrals name the other neighbors, never the requester.
   const auto refs = e.referrals(n1);
   CHECK(refs == std::vector<pg::endpoint>{endpoint("192.0.2.2", 4002)});
   CHECK(e.referrals(incoming).size() == 2u);
+}
+
+TEST_CASE("a full node gives a slot to another address when one address holds the most", "[node][policy][limits]") {
+  auto o = opts();
+  o.max_neighbors = 4;
+  auto e = creator(o);
+  // Four neighbors from one address: two accepted, two this node dialled.
+  std::vector<pn::link_summary> held;
+  held.reserve(4);  // the engine keeps pointers to the summaries
+  for (pg::connection_id id = 1; id <= 4; ++id) {
+    auto& n = held.emplace_back(neighbor(id, 0x100 + id));
+    n.remote_ep = endpoint("203.0.113.9", static_cast<std::uint16_t>(40000 + id));
+    n.initiator = id <= 2;
+    bring_up(e, n);
+  }
+  auto from = [](pg::connection_id id, const char* addr) {
+    pn::link_summary l;
+    l.id = id;
+    l.remote_ep = endpoint(addr, 50000);
+    return l;
+  };
+  pp::connect req;
+  req.source_node_id = 0xF00;
+  // A newcomer from another address: a link the node accepted from the
+  // crowded address goes.
+  auto other = from(10, "198.51.100.1");
+  const auto d = e.decide(other, req, true);
+  CHECK_FALSE(d.refuse);
+  REQUIRE(d.evict);
+  CHECK((*d.evict == 3u || *d.evict == 4u));
+  CHECK(e.stats().neighbors_evicted == 1u);
+  // A newcomer from the crowded address itself is refused, as before.
+  CHECK(e.decide(from(11, "203.0.113.9"), req, true).refuse == pp::refuse_code::busy);
+  // Balanced enough (3 against 1 after one eviction, 2 against 2 after two): no more.
+  pn::actions a;
+  e.on_link_closed(held[2], true, nullptr, 0ms, a);
+  other.established = true;
+  other.kind = pg::connection_kind::neighbor;
+  other.remote_node = 0xF00;
+  bring_up(e, other);
+  req.source_node_id = 0xF01;
+  const auto second = e.decide(from(12, "198.51.100.1"), req, true);
+  REQUIRE(second.evict);  // 3 against 1
+  e.on_link_closed(held[*second.evict - 1], true, nullptr, 0ms, a);
+  auto third = from(12, "198.51.100.1");
+  third.established = true;
+  third.kind = pg::connection_kind::neighbor;
+  third.remote_node = 0xF01;
+  bring_up(e, third);
+  req.source_node_id = 0xF02;
+  const auto fourth = e.decide(from(13, "198.51.100.1"), req, true);  // 2 against 2
+  CHECK(fourth.refuse == pp::refuse_code::busy);
+  CHECK_FALSE(fourth.evict);
 }
 
 TEST_CASE("referrals are at most ten", "[node][policy]") {

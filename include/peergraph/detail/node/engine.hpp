@@ -49,8 +49,7 @@ class engine {
 
   // ------------------------------------------------------------ links
 
-  std::optional<protocol::refuse_code> decide(const link_summary& l, const protocol::connect& req,
-                                              bool accepts_direct) {
+  decision decide(const link_summary& l, const protocol::connect& req, bool accepts_direct) {
     return node::decide(state_, l, req, accepts_direct);
   }
   std::vector<endpoint> referrals(const link_summary& l) { return node::referrals(state_, l, presence_.table()); }

@@ -3,8 +3,10 @@
 //   peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]
 //                  [--connect ADDR:PORT]... [--connect-timeout MS]
 //                  [--nodes] [--attributes TEXT] [--send-to PEER --message TEXT]
-//                  [--no-auto-connect]
+//                  [--no-auto-connect] [--limit NAME=VALUE]...
 //
+// --limit sets one of the limits of docs/limits.md (graph_options), e.g.
+// --limit max_neighbors=4 --limit idle_timeout_ms=5000; see limit_names.
 // Prints one JSON object per line on stdout (format: docs/node-output.md):
 // first {"event":"listening",...} once the node listens, then one object per
 // event. An opened (not created) node listens after its first neighbor has
@@ -19,6 +21,7 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +46,44 @@ struct settings {
   std::optional<std::string> attributes;
   std::optional<std::string> send_to;
   std::string message;
+  pg::graph_options options;
 };
+
+// The limits --limit can set, by their graph_options names (durations in ms).
+constexpr const char* limit_names =
+    "max_message_size, max_link_backlog, send_high_water, send_low_water, max_pending_handshakes, "
+    "max_pending_handshakes_per_source, max_neighbors, max_presence_entries, handshake_timeout_ms, "
+    "idle_timeout_ms, keepalive_interval_ms";
+
+bool set_limit(pg::graph_options& o, std::string_view name, std::uint64_t v) {
+  using ms = std::chrono::milliseconds;
+  const auto n = static_cast<std::size_t>(v);
+  if (name == "max_message_size")
+    o.max_message_size = n;
+  else if (name == "max_link_backlog")
+    o.max_link_backlog = n;
+  else if (name == "send_high_water")
+    o.send_high_water = n;
+  else if (name == "send_low_water")
+    o.send_low_water = n;
+  else if (name == "max_pending_handshakes")
+    o.max_pending_handshakes = n;
+  else if (name == "max_pending_handshakes_per_source")
+    o.max_pending_handshakes_per_source = n;
+  else if (name == "max_neighbors")
+    o.max_neighbors = n;
+  else if (name == "max_presence_entries")
+    o.max_presence_entries = n;
+  else if (name == "handshake_timeout_ms")
+    o.handshake_timeout = ms(v);
+  else if (name == "idle_timeout_ms")
+    o.idle_timeout = ms(v);
+  else if (name == "keepalive_interval_ms")
+    o.keepalive_interval = ms(v);
+  else
+    return false;
+  return true;
+}
 
 // The data type of the text messages --send-to sends.
 constexpr pg::guid text_type =
@@ -154,8 +194,9 @@ int usage(const char* why) {
                "usage: peergraph-node --graph ID --peer ID [--create] [--listen ADDR:PORT]\n"
                "                      [--connect ADDR:PORT]... [--connect-timeout MS]\n"
                "                      [--nodes] [--attributes TEXT] [--send-to PEER --message TEXT]\n"
-               "                      [--no-auto-connect]\n",
-               why);
+               "                      [--no-auto-connect] [--limit NAME=VALUE]...\n"
+               "limits: %s\n",
+               why, limit_names);
   return 2;
 }
 
@@ -171,7 +212,8 @@ std::optional<settings> parse(int argc, char** argv, const char*& why) {
     } else if (arg == "--no-auto-connect") {
       s.auto_connect = false;
     } else if ((arg == "--graph" || arg == "--peer" || arg == "--listen" || arg == "--connect" ||
-                arg == "--connect-timeout" || arg == "--attributes" || arg == "--send-to" || arg == "--message") &&
+                arg == "--connect-timeout" || arg == "--attributes" || arg == "--send-to" || arg == "--message" ||
+                arg == "--limit") &&
                !has_value) {
       why = "option needs a value";
       return std::nullopt;
@@ -195,6 +237,16 @@ std::optional<settings> parse(int argc, char** argv, const char*& why) {
       s.send_to = argv[++i];
     } else if (arg == "--message") {
       s.message = argv[++i];
+    } else if (arg == "--limit") {
+      const std::string_view spec = argv[++i];
+      const auto eq = spec.find('=');
+      char* end = nullptr;
+      const std::string value(eq == std::string_view::npos ? "" : spec.substr(eq + 1));
+      const auto v = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || !set_limit(s.options, spec.substr(0, eq), v)) {
+        why = "--limit takes NAME=VALUE with a known name and a number";
+        return std::nullopt;
+      }
     } else if (arg == "--connect-timeout") {
       s.connect_timeout = std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
     } else {
@@ -313,7 +365,7 @@ int main(int argc, char** argv) {
   if (!s) return usage(why);
   try {
     asio::io_context io;
-    pg::graph_options opts;
+    pg::graph_options opts = s->options;
     opts.auto_connect = s->auto_connect;
     auto g = s->create ? pg::graph::create(io, {.graph_id = s->graph, .creator_id = s->peer}, opts)
                        : pg::graph::open(io, s->graph, s->peer, opts);

@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   const auto colon = where.rfind(':');
   std::string host = where.substr(0, colon);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const tcp::endpoint ep(asio::ip::make_address(host), static_cast<unsigned short>(std::atoi(where.c_str() + colon + 1)));
+  const tcp::endpoint ep(asio::ip::make_address(host),
+                         static_cast<unsigned short>(std::atoi(where.c_str() + colon + 1)));
   const std::string graph = argv[2], mode = argv[3];
   const int count = argc > 4 ? std::atoi(argv[4]) : 1;
 
@@ -147,8 +148,8 @@ int main(int argc, char** argv) {
     timeval tv{5, 0};
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (handshake(s, graph, 0x600D, false))
-      legit_ms = static_cast<long>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start).count());
+      legit_ms =
+          static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start).count());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "attack: legitimate peer: %s\n", e.what());
   }

@@ -5,6 +5,8 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include <memory>
+
 using namespace pgtest;
 using asio::awaitable;
 using asio::use_awaitable;
@@ -13,6 +15,19 @@ using asio::experimental::as_tuple;
 namespace {
 
 constexpr auto bulk = pg::guid::from_fields(0x51a7e11e, 0x0001, 0x0002, {9, 8, 7, 6, 5, 4, 3, 2});
+
+// Counts how often it gets to run on the executor, until told to stop. The
+// tally is shared: the counter may outlive the test body by one turn.
+struct tally {
+  bool counting = true;
+  int turns = 0;
+};
+awaitable<void> count_turns(std::shared_ptr<tally> t) {
+  while (t->counting) {
+    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+    ++t->turns;
+  }
+}
 
 }  // namespace
 
@@ -73,26 +88,17 @@ TEST_CASE("a burst of small frames is handled a bounded number at a time", "[hos
     burst.insert(burst.end(), last.begin(), last.end());
 
     // Another activity on the same executor counts how often it gets to run.
-    bool counting = true;
-    int turns = 0;
-    asio::co_spawn(
-        io,
-        [&]() -> awaitable<void> {
-          while (counting) {
-            co_await asio::post(io, use_awaitable);
-            ++turns;
-          }
-        },
-        asio::detached);
+    auto t = std::make_shared<tally>();
+    asio::co_spawn(io, count_turns(t), asio::detached);
     co_await asio::async_write(sock, asio::buffer(burst), use_awaitable);
-    const int before = turns;
+    const int before = t->turns;
     auto ev = co_await next(data);
-    counting = false;
+    t->counting = false;
     CHECK(ev.data.size() == 3u);
     // 64 frames a turn: about 78 turns for the burst (a handful of reads
     // would give it only a handful).
-    INFO("turns while the burst was handled: " << turns - before);
-    CHECK(turns - before >= 50);
+    INFO("turns while the burst was handled: " << t->turns - before);
+    CHECK(t->turns - before >= 50);
   });
 }
 

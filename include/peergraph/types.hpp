@@ -83,6 +83,7 @@ struct graph_stats {
   std::uint64_t solicits_answered = 0;      ///< SOLICIT_NEW answered with a synchronization
   std::uint64_t solicits_ignored = 0;       ///< SOLICIT_NEW beyond a link's allowance, not answered
   std::uint64_t presence_rejected = 0;      ///< records refused because the presence list was full
+  std::uint64_t records_refused = 0;        ///< updates naming another creator than the record's ([MS-PPGRH] 3.1.7.8)
   std::uint64_t auto_connects = 0;          ///< neighbor connections started by graph maintenance
   std::uint64_t referrals_followed = 0;     ///< of those, to an address from a BUSY referral
   std::uint64_t busy_refusals = 0;          ///< incoming neighbor connections refused BUSY

@@ -61,6 +61,9 @@ class presence_table {
     tombstone,  ///< a newer deleted entry for a node not present (kept, forwarded)
     stale,      ///< not newer than what is stored: ignored, not forwarded
     rejected,   ///< the table is full, or a live entry without lifetime
+    /// Names another peer id (the record's creator) than the stored entry of
+    /// that node: an update must keep its Creator ID ([MS-PPGRH] 3.1.7.8).
+    wrong_creator,
   };
 
   struct outcome {
@@ -102,6 +105,10 @@ class presence_table {
       return out;
     }
     if (e.version <= s->version) return out;  // stale
+    if (const auto known = peer_of(*s); !known.empty() && known != e.peer_id) {
+      out.what = result::wrong_creator;
+      return out;
+    }
     const bool was_live = !s->deleted;
     if (was_live) out.previous = entry_of(*s, 0);
     if (e.deleted)
@@ -258,6 +265,10 @@ class presence_table {
         e.deleted ? limits_.tombstone_hold : std::min(std::chrono::milliseconds(e.lifetime_ms), limits_.max_lifetime);
     s.expires = stamp(now + life);
     earliest_ = std::min(earliest_, s.expires);
+  }
+
+  static std::string_view peer_of(const slot& s) noexcept {
+    return s.data ? std::string_view(reinterpret_cast<const char*>(s.data.get()), s.peer_len) : std::string_view{};
   }
 
   presence_entry entry_of(const slot& s, std::uint32_t lifetime_ms) const {

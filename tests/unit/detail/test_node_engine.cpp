@@ -491,6 +491,19 @@ TEST_CASE("only the creator changes the properties; the change floods", "[node][
   REQUIRE_FALSE(feed(j, jl, encoded(pp::sync_end{}), 1ms, b));
   CHECK(j.state().properties().comment == "new");
   CHECK(j.set_properties(p, 2ms, b) == pg::errc::access_denied);
+
+  // A newer record naming another creator is not taken ([MS-PPGRH] 2.2.3.1).
+  auto forged = std::get<pp::graph_info>(f.record);
+  forged.creator_id = "mallory";
+  forged.version = 100;
+  forged.presence_max = 0;
+  b.clear();
+  REQUIRE_FALSE(feed(j, jl, encoded(pp::flood{false, forged}), 3ms, b));
+  CHECK(j.state().properties().creator_id == "alice");
+  CHECK(j.state().properties().presence_max == 4);
+  CHECK(j.state().properties_version() == 2u);
+  CHECK(j.stats().records_refused == 1u);
+  CHECK(b.frames().empty());  // and not forwarded
 }
 
 TEST_CASE("closing withdraws the presence; a closed node takes nothing", "[node][close]") {

@@ -258,6 +258,35 @@ TEST_CASE("presence table: deletion leaves a tombstone that stops resurrection",
   CHECK(t.apply(sample(99, 1), 50ms).what == pp::presence_table::result::stale);
 }
 
+TEST_CASE("presence table: an update must keep the record's creator (peer id)", "[presence][table][limits]") {
+  pp::presence_table t;
+  auto e = sample(7, 1);
+  REQUIRE(t.apply(e, 0ms).what == pp::presence_table::result::added);
+  // Another peer cannot delete or rewrite node 7's record, whatever version it claims.
+  auto forged = e;
+  forged.peer_id = "mallory";
+  forged.version = 0xFFFFFFFF;
+  forged.deleted = true;
+  auto r = t.apply(forged, 10ms);
+  CHECK(r.what == pp::presence_table::result::wrong_creator);
+  CHECK_FALSE(r.forward());
+  forged.deleted = false;
+  forged.attributes = "hijacked";
+  CHECK(t.apply(forged, 20ms).what == pp::presence_table::result::wrong_creator);
+  REQUIRE(t.find(7));
+  CHECK(t.find(7)->attributes == e.attributes);
+  CHECK(t.find(7)->version == 1u);
+  // The node itself still updates and withdraws it.
+  auto own = e;
+  own.version = 2;
+  own.deleted = true;
+  CHECK(t.apply(own, 30ms).what == pp::presence_table::result::removed);
+  // The tombstone keeps the creator too.
+  forged.deleted = false;
+  CHECK(t.apply(forged, 40ms).what == pp::presence_table::result::wrong_creator);
+  CHECK_FALSE(t.find(7));
+}
+
 TEST_CASE("presence table: expiry, tombstone hold, remaining lifetime", "[presence][table]") {
   pp::presence_table t(pp::presence_table::limits{100, 500ms, 3'600'000ms});
   auto e = sample(1, 1);

@@ -91,8 +91,15 @@ class node_state {
 
   /// Takes a graph information record if it is newer than what this node
   /// has. Returns false (and changes nothing) if it is not.
+  /// Takes the graph information record if it is newer and keeps the
+  /// creator ([MS-PPGRH] 2.2.3.1: the Creator ID never changes once the
+  /// graph exists). False when it is not taken.
   bool adopt(const protocol::graph_info& g) {
     if (g.version <= props_version_) return false;
+    if (!props_.creator_id.empty() && g.creator_id != props_.creator_id) {
+      ++stats_.records_refused;
+      return false;
+    }
     props_version_ = g.version;
     if (!g.creator_id.empty()) props_.creator_id = g.creator_id;
     props_.friendly_name = g.friendly_name;

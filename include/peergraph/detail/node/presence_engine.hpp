@@ -110,6 +110,10 @@ class presence_engine {
       ++st.stats().presence_rejected;
       return;
     }
+    if (r.what == res::wrong_creator) {
+      ++st.stats().records_refused;
+      return;
+    }
     if (!r.forward()) return;
     if (!sync) ++st.stats().floods_useful;
     if (auto fwd = table_.for_forwarding(e.node_id, now)) flood(st, protocol::flood{false, std::move(*fwd)}, from, out);

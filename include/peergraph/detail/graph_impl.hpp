@@ -11,13 +11,14 @@
 #include <peergraph/detail/graph_waiters.hpp>
 #include <peergraph/detail/ids.hpp>
 #include <peergraph/detail/link/connection_impl.hpp>
+#include <peergraph/detail/listener_set.hpp>
 #include <peergraph/detail/node/engine.hpp>
 #include <peergraph/detail/random.hpp>
+#include <peergraph/detail/tick_timer.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/options.hpp>
 #include <peergraph/transport.hpp>
 
-#include <asio/basic_waitable_timer.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
@@ -36,7 +37,6 @@ template <typename Executor, typename Transport>
 class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Transport>> {
  public:
   using connection_type = connection_impl<Executor, Transport>;
-  using listener_type = typename Transport::template listener<Executor>;
   using open_completion = typename connection_type::open_completion;
   using wait_completion = typename graph_waiters<Executor>::completion_type;
   using ms = std::chrono::milliseconds;
@@ -86,15 +86,12 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     ec.clear();
     if (state().closed()) return ec = errc::invalid_graph, endpoint{};
     if (!state().synchronized()) return ec = errc::graph_not_ready, endpoint{};
-    for (const auto& l : listeners_)
-      if (l->requested == ep && ep.port() != 0) return ec = errc::already_listening, endpoint{};
-    auto entry = std::make_shared<listener_entry>(transport_.listen(ex_, ep, ec), ep);
+    if (listeners_.has(ep)) return ec = errc::already_listening, endpoint{};
+    auto acceptor = transport_.listen(ex_, ep, ec);
     if (ec) return {};
-    const auto local = entry->acceptor.local_endpoint(ec);
+    const auto local = listeners_.add(this->shared_from_this(), std::move(acceptor), ep, ec);
     if (ec) return {};
-    listeners_.push_back(entry);
-    accept_next(entry);
-    start_ticking();
+    tick_.start(this->shared_from_this());
     run([&](node::actions& a) { engine_.listening(local, now(), a); });
     return local;
   }
@@ -125,7 +122,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     cfg.friendly_name = options().friendly_name;
     auto conn = adopt_link(transport_.make_stream(ex_), id, true, kind);
     conn->start_connect(ep, std::move(cfg), o.timeout.value_or(options().connect_timeout), std::move(op));
-    start_ticking();
+    tick_.start(this->shared_from_this());
     return conn;
   }
 
@@ -140,12 +137,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     run([&](node::actions& a) { engine_.close(a); });
     tick_.cancel();
     router_.begin_closing();
-    for (auto& l : listeners_) {
-      std::error_code ignored;
-      l->acceptor.close(ignored);
-      l->retry.cancel();
-    }
-    listeners_.clear();
+    listeners_.close();
     std::vector<std::shared_ptr<connection_type>> all;
     all.reserve(connections_.size());
     for (auto& [id, c] : connections_) all.push_back(c);
@@ -202,7 +194,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
   void set_properties(const graph_properties& p, std::error_code& ec) {
     run([&](node::actions& a) { ec = engine_.set_properties(p, now(), a); });
-    follow_tick_period();
+    tick_.follow(this->shared_from_this());
   }
 
   // ------------------------------------------------------------ what links report
@@ -225,7 +217,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
 
   void on_link_established(const connection_type& c, event_outbox& out) {
-    if (c.kind() == connection_kind::neighbor) start_ticking();
+    if (c.kind() == connection_kind::neighbor) tick_.start(this->shared_from_this());
     run([&](node::actions& a) { engine_.on_link_established(c.summary(), now(), a); }, out);
   }
 
@@ -234,8 +226,30 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
                                  std::span<const std::uint8_t> frame, event_outbox& out) {
     std::error_code ec;
     run([&](node::actions& a) { ec = engine_.on_frame(c.summary(), h, frame, now(), a); }, out);
-    follow_tick_period();
+    tick_.follow(this->shared_from_this());
     return ec;
+  }
+
+  /// A listener accepted `stream`. It gets its handshake; if that puts too
+  /// many accepted connections in theirs, the oldest one goes.
+  template <typename Stream>
+  void on_accepted(Stream stream) {
+    transport_.prepare_accepted(stream);
+    auto c = adopt_link(std::move(stream), new_connection_id(), false, connection_kind::neighbor);
+    c->set_accept_order(++accepted_);
+    c->start_accept();
+    const auto& o = options();
+    while (auto victim = pick_pending_victim(connections_, c->remote_endpoint().address(), o.max_pending_handshakes,
+                                             o.max_pending_handshakes_per_source)) {
+      ++engine_.state().stats().handshakes_evicted;
+      victim->discard(errc::connection_refused);
+    }
+  }
+
+  /// The tick (tick_timer): how often, and what it does.
+  ms tick_period() const noexcept { return engine_.tick_period(); }
+  void on_tick() {
+    run([&](node::actions& a) { engine_.tick(now(), a); });
   }
 
   void on_link_closed(const connection_type& c, bool was_established, event_outbox& out) {
@@ -244,17 +258,6 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
 
  private:
-  using timer_type =
-      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
-
-  struct listener_entry {
-    listener_entry(listener_type acc, endpoint req)
-        : acceptor(std::move(acc)), requested(req), retry(acceptor.get_executor()) {}
-    listener_type acceptor;
-    endpoint requested;
-    timer_type retry;
-  };
-
   const node::node_state& state() const noexcept { return engine_.state(); }
 
   static ms now() noexcept {
@@ -267,52 +270,6 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     connections_.emplace(id, conn);
     engine_.state().add_link(conn->summary());
     return conn;
-  }
-
-  void accept_next(const std::shared_ptr<listener_entry>& l) {
-    l->acceptor.async_accept([self = this->shared_from_this(), l](std::error_code ec, auto stream) mutable {
-      if (self->state().closed() || ec == asio::error::operation_aborted) return;
-      if (ec) {
-        // Out of descriptors or a transient failure: try again shortly
-        // rather than spinning.
-        l->retry.expires_after(ms(50));
-        l->retry.async_wait([self, l](std::error_code wec) {
-          if (!wec && !self->state().closed()) self->accept_next(l);
-        });
-        return;
-      }
-      self->transport_.prepare_accepted(stream);
-      auto c = self->adopt_link(std::move(stream), self->new_connection_id(), false, connection_kind::neighbor);
-      c->set_accept_order(++self->accepted_);
-      c->start_accept();
-      self->shed_pending(c->remote_endpoint().address());
-      self->accept_next(l);
-    });
-  }
-
-  // Too many accepted connections in their handshake, in all or from
-  // `source`: the oldest goes. A newcomer always gets its chance; what an
-  // attacker's idle connections hold is taken back from them, oldest first.
-  void shed_pending(const asio::ip::address& source) {
-    const auto& o = options();
-    for (;;) {
-      std::size_t total = 0, same = 0;
-      std::shared_ptr<connection_type> oldest, oldest_same;
-      for (const auto& [id, c] : connections_) {
-        if (!c->is_pending_responder()) continue;
-        ++total;
-        if (!oldest || c->accept_order() < oldest->accept_order()) oldest = c;
-        if (c->remote_endpoint().address() != source) continue;
-        ++same;
-        if (!oldest_same || c->accept_order() < oldest_same->accept_order()) oldest_same = c;
-      }
-      auto victim = same > o.max_pending_handshakes_per_source ? oldest_same
-                    : total > o.max_pending_handshakes         ? oldest
-                                                               : nullptr;
-      if (!victim) return;
-      ++engine_.state().stats().handshakes_evicted;
-      victim->discard(errc::connection_refused);
-    }
   }
 
   // ------------------------------------------------------------ carrying out the engine's actions
@@ -373,38 +330,12 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     outbox_.pump(router_, [self] { asio::post(self->ex_, [self] { self->pump(); }); });
   }
 
-  // ------------------------------------------------------------ the tick
-
-  void start_ticking() {
-    if (ticking_ || state().closed()) return;
-    ticking_ = true;
-    arm_tick();
-  }
-
-  void arm_tick() {
-    armed_period_ = engine_.tick_period();
-    tick_.expires_after(armed_period_);
-    tick_.async_wait([self = this->shared_from_this(), gen = ++tick_gen_](std::error_code ec) {
-      if (ec || self->state().closed() || gen != self->tick_gen_) return;
-      self->run([&](node::actions& a) { self->engine_.tick(now(), a); });
-      self->arm_tick();
-    });
-  }
-
-  // New properties may change how often the tick must run.
-  void follow_tick_period() {
-    if (ticking_ && !state().closed() && engine_.tick_period() != armed_period_) arm_tick();
-  }
-
   Executor ex_;
   Transport transport_;
   node::engine engine_;
-  timer_type tick_;
-  std::uint64_t tick_gen_ = 0;
-  bool ticking_ = false;
-  ms armed_period_{};
+  tick_timer<Executor> tick_;
   node::actions_pool pool_;
-  std::vector<std::shared_ptr<listener_entry>> listeners_;
+  listener_set<graph_impl, Executor, Transport> listeners_;
   std::unordered_map<connection_id, std::shared_ptr<connection_type>> connections_;
   std::uint64_t accepted_ = 0;  // connections accepted so far (their order)
   event_router router_;

@@ -34,14 +34,6 @@
 
 namespace peergraph::detail {
 
-/// Peer time as a FILETIME count (100 ns ticks since 1601-01-01 UTC).
-inline std::uint64_t filetime_now() noexcept {
-  using namespace std::chrono;
-  const auto ticks =
-      duration_cast<duration<std::int64_t, std::ratio<1, 10'000'000>>>(system_clock::now().time_since_epoch()).count();
-  return static_cast<std::uint64_t>(ticks) + 116444736000000000ull;
-}
-
 template <typename Executor, typename Transport>
 class connection_impl final : public link::link_base<Executor, Transport> {
   using base = link::link_base<Executor, Transport>;
@@ -172,7 +164,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         }
         std::error_code ignored;
         l.local_ep = this->stream_.local_endpoint(ignored);
-        handshake_.accept(filetime_now(), g.advertised_addresses(l.local_ep), g.options().friendly_name, out);
+        handshake_.accept(link::filetime_now(), g.advertised_addresses(l.local_ep), g.options().friendly_name, out);
         this->queue_frame(out);
         return become_established();
       }
@@ -187,7 +179,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     this->graph_->on_link_established(*this, this->outbox_);
     this->pump();
     open_op_.complete(std::error_code{}, self());
-    arm_keepalive();
+    this->arm_keepalive();
   }
 
   // ------------------------------------------------------------ established traffic
@@ -208,15 +200,10 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         return end(ec ? ec : std::error_code(protocol::error::peer_disconnected), ending::abort);
       }
       case message_type::connect: {
-        protocol::connect c;
-        if (auto ec = protocol::decode(frame, c)) return end(ec, ending::abort);
-        if (c.update) {
-          this->link_.remote_addresses = to_endpoints(c.addresses);  // the peer now listens there; no reply
-          return;
-        }
         std::vector<std::uint8_t> out;
-        protocol::encode(protocol::refuse{protocol::refuse_code::already_connected, {}}, out);
-        return this->queue_frame(out);
+        if (auto ec = link::on_live_connect(frame, this->link_, out)) return end(ec, ending::abort);
+        if (!out.empty()) this->queue_frame(out);
+        return;
       }
       default:
         // Graph-level traffic (presence, synchronization) is the node's business.
@@ -318,10 +305,6 @@ class connection_impl final : public link::link_base<Executor, Transport> {
 
   // ------------------------------------------------------------ timers
 
-  void arm_keepalive() {
-    if (const auto tick = link::keepalive_period(this->graph_->options()); tick.count() > 0) this->arm(tick);
-  }
-
   void on_timer() override {
     switch (this->phase_) {
       case phase::connecting:
@@ -329,26 +312,8 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         return end(this->link_.initiator ? std::error_code(errc::timeout)
                                          : std::error_code(protocol::error::handshake_timeout),
                    ending::abort);
-      case phase::established: {
-        const auto now = link::clock::now();
-        // While the application is behind on events this link is not read on
-        // purpose; silence from the peer then proves nothing.
-        if (this->input_paused_) this->last_rx_ = now;
-        this->sends_.trim();
-        switch (link::keepalive(this->graph_->options(), now, this->last_rx_, this->last_tx_, this->sends_.queued())) {
-          case link::keepalive_verdict::idle_timeout:
-            return end(protocol::error::keepalive_timeout, ending::abort);
-          case link::keepalive_verdict::ping: {
-            std::vector<std::uint8_t> ping;
-            protocol::encode_pt2pt_header(protocol::ping_type, 0, ping);
-            this->queue_frame(ping);
-            break;
-          }
-          case link::keepalive_verdict::nothing:
-            break;
-        }
-        return arm_keepalive();
-      }
+      case phase::established:
+        return this->keepalive_tick();
       case phase::closing:
         // The linger ran out: what is still queued is dropped, and the
         // operations waiting on it say so.

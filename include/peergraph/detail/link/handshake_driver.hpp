@@ -11,6 +11,8 @@
 #include <peergraph/error.hpp>
 #include <peergraph/protocol/handshake.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <system_error>
@@ -32,6 +34,30 @@ inline std::error_code refuse_error(protocol::refuse_code c) noexcept {
       return errc::connection_refused;
   }
   return errc::connection_refused;
+}
+
+/// Peer time as a FILETIME count (100 ns ticks since 1601-01-01 UTC), as
+/// WELCOME carries it.
+inline std::uint64_t filetime_now() noexcept {
+  using namespace std::chrono;
+  const auto ticks =
+      duration_cast<duration<std::int64_t, std::ratio<1, 10'000'000>>>(system_clock::now().time_since_epoch()).count();
+  return static_cast<std::uint64_t>(ticks) + 116444736000000000ull;
+}
+
+/// A CONNECT on an established link: with the U flag it announces where
+/// the peer now listens (no reply); without it the link exists already, and
+/// the answer (appended to `out`) is REFUSE ALREADY_CONNECTED. An error
+/// means the frame is malformed.
+inline std::error_code on_live_connect(std::span<const std::uint8_t> frame, node::link_summary& l,
+                                       std::vector<std::uint8_t>& out) {
+  protocol::connect c;
+  if (auto ec = protocol::decode(frame, c)) return ec;
+  if (c.update)
+    l.remote_addresses = to_endpoints(c.addresses);
+  else
+    protocol::encode(protocol::refuse{protocol::refuse_code::already_connected, {}}, out);
+  return {};
 }
 
 /// A protocol error as the API reports it.

@@ -16,6 +16,7 @@
 #include <peergraph/detail/link/send_path.hpp>
 #include <peergraph/detail/node/link_summary.hpp>
 #include <peergraph/error.hpp>
+#include <peergraph/protocol/pt2pt.hpp>
 #include <peergraph/types.hpp>
 
 #include <asio/dispatch.hpp>
@@ -173,6 +174,33 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
     link_.id = id;
     link_.initiator = initiator;
     link_.kind = kind;
+  }
+
+  void arm_keepalive() {
+    if (const auto tick = keepalive_period(graph_->options()); tick.count() > 0) arm(tick);
+  }
+
+  /// The keep-alive timer of an established link: a ping after silence on
+  /// our side, the end after silence on the peer's.
+  void keepalive_tick() {
+    const auto now = clock::now();
+    // While the application is behind on events this link is not read on
+    // purpose; silence from the peer then proves nothing.
+    if (input_paused_) last_rx_ = now;
+    sends_.trim();
+    switch (keepalive(graph_->options(), now, last_rx_, last_tx_, sends_.queued())) {
+      case keepalive_verdict::idle_timeout:
+        return end(protocol::error::keepalive_timeout, ending::abort);
+      case keepalive_verdict::ping: {
+        std::vector<std::uint8_t> ping;
+        protocol::encode_pt2pt_header(protocol::ping_type, 0, ping);
+        queue_frame(ping);
+        break;
+      }
+      case keepalive_verdict::nothing:
+        break;
+    }
+    arm_keepalive();
   }
 
   /// Input was paused for the outbox, which has emptied.

@@ -154,6 +154,8 @@ inline std::error_code decode(std::span<const std::uint8_t> msg, connect& m) {
   m.friendly_name.clear();
   if (name_off < msg.size() && !read_cstring(msg, name_off, msg.size(), m.friendly_name))
     return error::malformed_message;
+  // Longer than any encoder writes (docs/protocol.md, strings).
+  if (m.friendly_name.size() > max_string_size) return error::malformed_message;
   return {};
 }
 
@@ -189,10 +191,13 @@ inline std::error_code decode(std::span<const std::uint8_t> msg, welcome& m) {
   if (addr_off < 32 || !detail::get_addresses(msg, addr_off, count, m.addresses)) return error::malformed_message;
   if (peer_off < addr_off + count * wire_address_size || peer_off >= name_off || name_off > msg.size())
     return error::malformed_message;
-  if (!read_cstring(msg, peer_off, name_off, m.peer_id)) return error::malformed_message;
+  if (!read_cstring(msg, peer_off, name_off, m.peer_id) || m.peer_id.size() > max_string_size)
+    return error::malformed_message;
   m.friendly_name.clear();
   if (name_off < msg.size() && !read_cstring(msg, name_off, msg.size(), m.friendly_name))
     return error::malformed_message;
+  // Longer than any encoder writes (docs/protocol.md, strings).
+  if (m.friendly_name.size() > max_string_size) return error::malformed_message;
   return {};
 }
 

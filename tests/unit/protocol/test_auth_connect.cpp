@@ -171,6 +171,31 @@ TEST_CASE("CONNECT round trip", "[messages][connect]") {
   }
 }
 
+TEST_CASE("CONNECT and WELCOME refuse strings longer than any encoder writes", "[messages][connect]") {
+  // Found by tests/fuzz/fuzz_messages: a 258-byte friendly name decoded, and
+  // encoding the result gave another message (strings are at most 255 bytes).
+  pp::connect c;
+  c.friendly_name = std::string(255, 'n');
+  auto b = enc(c);
+  pp::connect out;
+  REQUIRE_FALSE(dec(b, out));
+  CHECK(out == c);
+  b.insert(b.end() - 1, {'x', 'y', 'z'});  // before the NUL: 258 bytes
+  put32(b, 0, static_cast<std::uint32_t>(b.size()));
+  CHECK(dec(b, out) == error::malformed_message);
+
+  pp::welcome w;
+  w.node_id = 1;
+  w.peer_id = "alice";
+  w.friendly_name = std::string(255, 'n');
+  auto wb = enc(w);
+  pp::welcome wout;
+  REQUIRE_FALSE(dec(wb, wout));
+  wb.insert(wb.end() - 1, 'x');
+  put32(wb, 0, static_cast<std::uint32_t>(wb.size()));
+  CHECK(dec(wb, wout) == error::malformed_message);
+}
+
 TEST_CASE("CONNECT exact bytes, IPv4 travels v4-mapped", "[messages][connect]") {
   pp::connect c;
   c.update = true;

@@ -10,8 +10,8 @@ namespace peergraph {
 
 /// The completion token used when none is given, so that
 /// `co_await g.connect(ep)` needs none. Any other Asio completion token
-/// (a callback, `asio::use_future`, `asio::experimental::deferred`,
-/// `asio::experimental::as_tuple(...)`) may be passed instead.
+/// (a callback, `asio::use_future`, Asio's deferred and as_tuple adapters)
+/// may be passed instead.
 using default_token = asio::use_awaitable_t<>;
 
 template <typename Executor, typename Transport>

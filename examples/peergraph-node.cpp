@@ -52,7 +52,8 @@ struct settings {
 // The limits --limit can set, by their graph_options names (durations in ms).
 constexpr const char* limit_names =
     "max_message_size, max_link_backlog, send_high_water, send_low_water, max_pending_handshakes, "
-    "max_pending_handshakes_per_source, max_neighbors, max_presence_entries, handshake_timeout_ms, "
+    "max_pending_handshakes_per_source, max_direct_connections, max_direct_connections_per_source, "
+    "max_receiving_bytes, max_neighbors, max_presence_entries, max_presence_bytes, handshake_timeout_ms, "
     "idle_timeout_ms, keepalive_interval_ms";
 
 bool set_limit(pg::graph_options& o, std::string_view name, std::uint64_t v) {
@@ -74,6 +75,14 @@ bool set_limit(pg::graph_options& o, std::string_view name, std::uint64_t v) {
     o.max_neighbors = n;
   else if (name == "max_presence_entries")
     o.max_presence_entries = n;
+  else if (name == "max_presence_bytes")
+    o.max_presence_bytes = n;
+  else if (name == "max_direct_connections")
+    o.max_direct_connections = n;
+  else if (name == "max_direct_connections_per_source")
+    o.max_direct_connections_per_source = n;
+  else if (name == "max_receiving_bytes")
+    o.max_receiving_bytes = n;
   else if (name == "handshake_timeout_ms")
     o.handshake_timeout = ms(v);
   else if (name == "idle_timeout_ms")

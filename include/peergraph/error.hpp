@@ -234,9 +234,10 @@ inline bool condition_category_impl::equivalent(const std::error_code& ec, int c
       return ec.category() == protocol::error_category() && ec != error::handshake_timeout &&
              ec != error::keepalive_timeout && ec != error::peer_disconnected && ec != error::connection_closed &&
              ec != error::self_connection && ec != error::direct_connection_disallowed && ec != error::wrong_graph_id &&
-             ec != error::wrong_peer_id && ec != error::backlog_exceeded && ec != error::neighbor_evicted;
+             ec != error::wrong_peer_id && ec != error::backlog_exceeded && ec != error::neighbor_evicted &&
+             ec != error::receive_budget_exceeded;
     case condition::limit_reached:
-      return ec == error::backlog_exceeded || ec == error::neighbor_evicted;
+      return ec == error::backlog_exceeded || ec == error::neighbor_evicted || ec == error::receive_budget_exceeded;
   }
   return false;
 }

@@ -60,12 +60,14 @@ struct graph_options {
   /// to `send_low_water`.
   std::size_t send_high_water = 4 * 1024 * 1024;
   std::size_t send_low_water = 1 * 1024 * 1024;
-  /// Most bytes a link may hold queued for writing when graph-level traffic
-  /// (floods, synchronization answers, refusals, pings) is added to it. A
+  /// Most bytes of graph-level traffic (floods, synchronization answers,
+  /// refusals, pings) a link may hold queued and unwritten; the
+  /// application's data is not counted (send_high_water bounds it). A
   /// neighbor that stops reading is dropped with
-  /// protocol::error::backlog_exceeded rather than let its queue grow; keep
-  /// it above send_high_water plus a full synchronization (docs/limits.md).
-  std::size_t max_link_backlog = 8 * 1024 * 1024;
+  /// protocol::error::backlog_exceeded rather than let its queue grow. A
+  /// link with none queued takes one batch of any size, so a
+  /// synchronization answer (bounded by max_presence_bytes) always fits.
+  std::size_t max_link_backlog = 1024 * 1024;
   /// How long an orderly close waits for queued data and DISCONNECT to be
   /// written before it closes the socket regardless.
   std::chrono::milliseconds close_linger{2'000};
@@ -81,6 +83,17 @@ struct graph_options {
   /// legitimate peer out (docs/limits.md).
   std::size_t max_pending_handshakes = 64;
   std::size_t max_pending_handshakes_per_source = 16;
+  /// Most direct connections other nodes opened to this one, in all and
+  /// from one source address; a further open is refused BUSY (the opener
+  /// gets errc::connection_refused). Direct connections this node opens do
+  /// not count.
+  std::size_t max_direct_connections = 32;
+  std::size_t max_direct_connections_per_source = 8;
+  /// Most bytes of large messages in transit (arrived, not yet complete)
+  /// across the graph's links, never less than max_message_size. A link
+  /// whose message needs more than is left ends with
+  /// protocol::error::receive_budget_exceeded.
+  std::size_t max_receiving_bytes = 64 * 1024 * 1024;
   /// Default limit for connect() (TCP connect plus handshake).
   std::chrono::milliseconds connect_timeout{30'000};
   /// A neighbor link that has sent nothing for this long sends a keep-alive
@@ -114,6 +127,10 @@ struct graph_options {
   std::size_t max_referral_hops = 3;
   /// Most entries in the presence list (tombstones included).
   std::size_t max_presence_entries = 10'000;
+  /// Most bytes the presence list takes (about 40 per entry, plus its peer
+  /// id, attributes and 18 per address). See docs/limits.md for how room is
+  /// shared between the links records arrive on.
+  std::size_t max_presence_bytes = 4 * 1024 * 1024;
 };
 
 /// Options for one connect().

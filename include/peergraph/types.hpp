@@ -82,11 +82,13 @@ struct graph_stats {
   std::uint64_t syncs_completed = 0;        ///< SYNC_END received
   std::uint64_t solicits_answered = 0;      ///< SOLICIT_NEW answered with a synchronization
   std::uint64_t solicits_ignored = 0;       ///< SOLICIT_NEW beyond a link's allowance, not answered
-  std::uint64_t presence_rejected = 0;      ///< records refused because the presence list was full
+  std::uint64_t presence_rejected = 0;      ///< records refused: no room for them (docs/limits.md), or invalid
+  std::uint64_t presence_evicted = 0;       ///< present nodes dropped to make room for another source's
   std::uint64_t records_refused = 0;        ///< updates naming another creator than the record's ([MS-PPGRH] 3.1.7.8)
   std::uint64_t auto_connects = 0;          ///< neighbor connections started by graph maintenance
   std::uint64_t referrals_followed = 0;     ///< of those, to an address from a BUSY referral
   std::uint64_t busy_refusals = 0;          ///< incoming neighbor connections refused BUSY
+  std::uint64_t direct_refusals = 0;        ///< incoming direct connections refused BUSY (docs/limits.md)
   std::uint64_t neighbors_evicted = 0;      ///< neighbor links ended to give their slot to another source
   std::uint64_t handshakes_evicted = 0;     ///< accepted connections closed to make room (docs/limits.md)
   std::size_t known_nodes = 0;              ///< other nodes present now

@@ -6,8 +6,8 @@
 // link is replaced by a new one first (bit 2); then one frame follows,
 // cut with next_frame. Frames the engine refuses end their link, as
 // graph_impl does. The presence table is small so that it fills up.
-// Invariants: the table never holds more live records than its limit, and
-// the engine's own bookkeeping stays consistent.
+// Invariants: the table never holds more live records or bytes than its
+// limits, and the engine's own bookkeeping stays consistent.
 #include <peergraph/detail/node/engine.hpp>
 #include <peergraph/protocol/frame.hpp>
 
@@ -25,6 +25,7 @@ using ms = std::chrono::milliseconds;
 namespace {
 
 constexpr std::size_t table_limit = 32;
+constexpr std::size_t table_bytes = 8 * 1024;
 
 pn::engine make_engine() {
   pg::graph_properties p;
@@ -33,6 +34,7 @@ pn::engine make_engine() {
   pg::graph_options o;
   o.auto_connect = false;
   o.max_presence_entries = table_limit;
+  o.max_presence_bytes = table_bytes;
   return pn::engine(pn::node_state(p, "alice", true, o, 1));
 }
 
@@ -86,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     in = in.subspan(fr.h.size);
     if (e.presence().table().live() > table_limit) std::abort();
+    if (e.presence().table().bytes() > table_bytes) std::abort();
     if (e.state().neighbor_count() != links.size()) std::abort();
   }
   return 0;

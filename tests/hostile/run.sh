@@ -2,8 +2,10 @@
 # tests/hostile/run.sh BUILD_DIR: each attack of tests/hostile/attack.cpp
 # against a fresh peergraph-node (BUILD_DIR/examples/peergraph-node, default
 # limits), in separate processes over loopback. Passes when, with the
-# attackers still connected, a legitimate neighbor is welcomed within 1 s
-# and the node's peak resident memory (VmHWM) stayed under 64 MiB.
+# attackers still connected, a legitimate neighbor is welcomed within 1 s,
+# its presence is in the synchronization it then asks for, that
+# synchronization completes within 1 s, and the node's peak resident memory
+# (VmHWM) stayed under 64 MiB.
 set -euo pipefail
 
 build="${1:?usage: run.sh BUILD_DIR}"
@@ -54,6 +56,16 @@ run_one() {
     echo "hostile: $mode: the legitimate peer was not served within 1 s" >&2
     status=1
   fi
+  if ! grep -q '"visible":true' <<<"$result"; then
+    echo "hostile: $mode: the legitimate peer is not in the node's presence list" >&2
+    status=1
+  fi
+  local sync
+  sync="$(sed -n 's/.*"sync_ms":\(-\?[0-9]*\).*/\1/p' <<<"$result")"
+  if [[ -z "$sync" || "$sync" -lt 0 || "$sync" -ge 1000 ]]; then
+    echo "hostile: $mode: synchronizing with the node took too long" >&2
+    status=1
+  fi
   if ((rss >= 64 * 1024)); then
     echo "hostile: $mode: the node's peak RSS reached $rss KiB" >&2
     status=1
@@ -64,4 +76,5 @@ run_one none 0
 run_one solicit 7
 run_one announce 20
 run_one idle 300
+run_one poison 7
 exit "$status"

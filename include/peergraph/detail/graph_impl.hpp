@@ -11,6 +11,7 @@
 #include <peergraph/detail/graph_waiters.hpp>
 #include <peergraph/detail/ids.hpp>
 #include <peergraph/detail/link/connection_impl.hpp>
+#include <peergraph/detail/link/receive_budget.hpp>
 #include <peergraph/detail/listener_set.hpp>
 #include <peergraph/detail/node/engine.hpp>
 #include <peergraph/detail/random.hpp>
@@ -46,7 +47,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
       : ex_(ex),
         transport_(std::move(transport)),
         engine_(node::node_state(std::move(props), std::move(peer_id), created, std::move(opts), os_random64())),
-        tick_(ex_) {}
+        tick_(ex_),
+        receiving_(std::max(options().max_receiving_bytes, options().max_message_size)) {}
 
   // ------------------------------------------------------------ identity and state
 
@@ -60,6 +62,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   bool is_open() const noexcept { return !state().closed(); }
   graph_status status() const noexcept { return state().status(); }
   event_router& router() noexcept { return router_; }
+  link::receive_budget& receiving() noexcept { return receiving_; }
   std::vector<endpoint> local_endpoints() const { return state().listening(); }
   std::vector<endpoint> advertised_addresses(const endpoint& local) const {
     return state().advertised_addresses(local);
@@ -334,6 +337,7 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   Transport transport_;
   node::engine engine_;
   tick_timer<Executor> tick_;
+  link::receive_budget receiving_;
   node::actions_pool pool_;
   listener_set<graph_impl, Executor, Transport> listeners_;
   std::unordered_map<connection_id, std::shared_ptr<connection_type>> connections_;

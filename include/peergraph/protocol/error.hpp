@@ -11,7 +11,8 @@
 // every one of them except the timeouts, the two ways a peer leaves, and
 // the refusals (self_connection, direct_connection_disallowed,
 // wrong_graph_id, wrong_peer_id), which match condition::refused, and
-// backlog_exceeded and neighbor_evicted, which match condition::limit_reached.
+// backlog_exceeded, neighbor_evicted and receive_budget_exceeded, which match
+// condition::limit_reached.
 #ifndef PEERGRAPH_PROTOCOL_ERROR_HPP
 #define PEERGRAPH_PROTOCOL_ERROR_HPP
 
@@ -45,6 +46,9 @@ enum class error {
   /// Every neighbor slot was taken and this link's source address held the
   /// most of them: the slot went to a neighbor from another address.
   neighbor_evicted,
+  /// A large message arriving on this link needed more memory than the
+  /// graph has left for messages in transit (graph_options::max_receiving_bytes).
+  receive_budget_exceeded,
 };
 
 namespace detail {
@@ -85,6 +89,8 @@ class error_category final : public std::error_category {
         return "the remote node does not read what is sent to it (outgoing queue limit reached)";
       case error::neighbor_evicted:
         return "neighbor slot given to a node from another address (its address held the most slots)";
+      case error::receive_budget_exceeded:
+        return "messages in transit on this graph's links reached the memory limit";
     }
     return "unknown peergraph.protocol error";
   }

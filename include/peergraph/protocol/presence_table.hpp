@@ -14,32 +14,45 @@
 //   entry arrives, it becomes a tombstone that keeps its version for
 //   `tombstone_hold`, so a stale copy still travelling cannot bring the node
 //   back; only a higher version can;
-// - the table holds at most `max_entries` entries (tombstones included); when
-//   full, the oldest tombstone makes room, and if there is none a new node is
-//   rejected (not stored, not forwarded).
+// - room: the table holds at most `max_entries` entries (tombstones included)
+//   weighing at most `max_bytes`. Each entry is charged to its source, the
+//   link it was first learned from. When a new entry does not fit, the oldest
+//   tombstones go first; then, if the newcomer's source is not the heaviest
+//   one, entries of the heaviest source go (those closest to expiry first).
+//   A source that is already the heaviest gets its newcomer rejected (not
+//   stored, not forwarded). So one link that floods made-up nodes can take
+//   the room it finds free, never the room of what other links brought, and
+//   a node announcing itself on its own link always gets in.
 //
-// Storage: every node keeps an entry for every other node of the graph, so a
-// graph of N nodes holds N² entries in all; entries are kept compact. The
-// fixed part is a 32-byte slot of an open-addressing table (node ids are
-// random, so they are their own hash), the strings and addresses one heap
-// block beside it; an entry is turned back into a presence_entry only when
-// it is read.
+// Cost: an entry is found in O(1); a rejection is O(log s) for s sources;
+// victims are picked by a scan that serves a batch of evictions (a 16th of
+// the table), so making room is amortized O(1) per entry.
 #ifndef PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP
 #define PEERGRAPH_PROTOCOL_PRESENCE_TABLE_HPP
 
 #include <peergraph/protocol/presence.hpp>
+#include <peergraph/protocol/presence_store.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
+#include <functional>
 #include <limits>
-#include <memory>
+#include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
 namespace peergraph::protocol {
+
+/// Where a presence entry came from.
+struct presence_origin {
+  /// The link it arrived on (any number that identifies the link).
+  std::uint64_t link = 0;
+  /// The entry is the remote node's own, on its link to this node.
+  bool from_node = false;
+};
 
 class presence_table {
  public:
@@ -51,7 +64,13 @@ class presence_table {
     std::chrono::milliseconds tombstone_hold{300'000};
     /// Longest lifetime accepted from the wire; longer ones are cut to this.
     std::chrono::milliseconds max_lifetime{3'600'000};
+    /// Most bytes the entries take (each: about 40 bytes, plus its strings
+    /// and 18 bytes per address).
+    std::size_t max_bytes = 4 * 1024 * 1024;
   };
+
+  /// Where an entry came from.
+  using origin = presence_origin;
 
   /// What apply() did with an entry.
   enum class result {
@@ -60,7 +79,10 @@ class presence_table {
     removed,    ///< a present node withdrew its presence (deleted entry)
     tombstone,  ///< a newer deleted entry for a node not present (kept, forwarded)
     stale,      ///< not newer than what is stored: ignored, not forwarded
-    rejected,   ///< the table is full, or a live entry without lifetime
+    rejected,   ///< a live entry without lifetime, or node id 0
+    /// No room: the table is full and the entry's source already holds the
+    /// largest share of it.
+    no_room,
     /// Names another peer id (the record's creator) than the stored entry of
     /// that node: an update must keep its Creator ID ([MS-PPGRH] 3.1.7.8).
     wrong_creator,
@@ -72,6 +94,8 @@ class presence_table {
     bool content_changed = false;
     /// For `updated` and `removed`: the entry as it was.
     std::optional<presence_entry> previous;
+    /// Entries dropped to make room that were present (not tombstones).
+    std::vector<presence_entry> evicted;
     /// True when the entry must be forwarded to the other neighbors.
     bool forward() const noexcept {
       return what == result::added || what == result::updated || what == result::removed || what == result::tombstone;
@@ -84,33 +108,49 @@ class presence_table {
   void set_limits(limits l) noexcept { limits_ = l; }
   const limits& get_limits() const noexcept { return limits_; }
 
-  /// Takes in an entry received at `now`.
-  outcome apply(const presence_entry& e, time_point now) {
+  /// Takes in an entry received at `now` from `from`.
+  outcome apply(const presence_entry& e, time_point now, origin from = {}) {
     if (!epoch_) epoch_ = now;
     outcome out;
     if ((!e.deleted && e.lifetime_ms == 0) || e.node_id == 0) {
       out.what = result::rejected;
       return out;
     }
-    slot* s = lookup(e.node_id);
+    slot* s = store_.find(e.node_id);
     if (!s) {
-      if (count_ >= limits_.max_entries && !evict_tombstone()) {
-        out.what = result::rejected;
+      if (!make_room(slot::weight_of(e), true, from, 0, out)) {
+        out.what = result::no_room;
         return out;
       }
-      s = &insert(e.node_id);
-      store(*s, e, now);
+      s = &store_.insert(e.node_id);
+      s->source = from.link;
+      s->from_node = from.from_node;
+      store(*s, e, now, true);
       if (!e.deleted) ++live_;
       out.what = e.deleted ? result::tombstone : result::added;
       return out;
     }
     if (e.version <= s->version) return out;  // stale
-    if (const auto known = peer_of(*s); !known.empty() && known != e.peer_id) {
+    if (const auto known = s->peer(); !known.empty() && known != e.peer_id) {
       out.what = result::wrong_creator;
       return out;
     }
+    if (const auto w = slot::weight_of(e); w > s->weight()) {
+      if (!make_room(w - s->weight(), false, from, e.node_id, out)) {
+        out.what = result::no_room;
+        return out;
+      }
+      s = store_.find(e.node_id);  // making room may have moved it
+    }
+    if (from.from_node && !s->from_node) {
+      // The node itself vouches for the entry from now on: charge it there.
+      charge(*s, false);
+      s->source = from.link;
+      s->from_node = true;
+      charge(*s, true);
+    }
     const bool was_live = !s->deleted;
-    if (was_live) out.previous = entry_of(*s, 0);
+    if (was_live) out.previous = s->entry(0);
     if (e.deleted)
       out.what = was_live ? result::removed : result::tombstone;
     else if (was_live) {
@@ -130,10 +170,10 @@ class presence_table {
   /// present, as they were. Costs nothing until the earliest expiry is due.
   std::vector<presence_entry> expire(time_point now) {
     std::vector<presence_entry> gone;
-    if (count_ == 0 || stamp(now) < earliest_) return gone;
+    if (store_.size() == 0 || stamp(now) < earliest_) return gone;
     std::uint32_t next = never;
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      auto& s = slots_[i];
+    for (std::size_t i = 0; i < store_.capacity(); ++i) {
+      auto& s = store_.at(i);
       if (s.node == 0 || s.expires > stamp(now)) {
         if (s.node != 0) next = std::min(next, s.expires);
         continue;
@@ -143,7 +183,7 @@ class presence_table {
         --i;  // erase_at shifted a later entry into this slot
         continue;
       }
-      auto e = entry_of(s, 0);
+      auto e = s.entry(0);
       gone.push_back(e);
       // The tombstone keeps who it was (a record on the wire always names
       // its peer), not where it listened or what it said.
@@ -160,9 +200,9 @@ class presence_table {
 
   /// The present entry for `node`.
   std::optional<presence_entry> find(std::uint64_t node) const {
-    const slot* s = lookup(node);
+    const slot* s = store_.find(node);
     if (!s || s->deleted) return std::nullopt;
-    return entry_of(*s, 0);
+    return s->entry(0);
   }
 
   /// A copy of every entry (tombstones included when `with_tombstones`), with
@@ -170,24 +210,25 @@ class presence_table {
   /// neighbor.
   std::vector<presence_entry> snapshot(time_point now, bool with_tombstones) const {
     std::vector<presence_entry> out;
-    out.reserve(with_tombstones ? count_ : live_);
-    for (const auto& s : slots_)
-      if (s.node != 0 && (with_tombstones || !s.deleted)) out.push_back(entry_of(s, remaining(s, now)));
+    out.reserve(with_tombstones ? store_.size() : live_);
+    for (std::size_t i = 0; i < store_.capacity(); ++i)
+      if (const auto& s = store_.at(i); s.node != 0 && (with_tombstones || !s.deleted))
+        out.push_back(s.entry(remaining(s, now)));
     return out;
   }
 
   /// The entry for `node` as it should be forwarded at `now` (remaining lifetime).
   std::optional<presence_entry> for_forwarding(std::uint64_t node, time_point now) const {
-    const slot* s = lookup(node);
+    const slot* s = store_.find(node);
     if (!s) return std::nullopt;
-    return entry_of(*s, remaining(*s, now));
+    return s->entry(remaining(*s, now));
   }
 
   /// Present entries whose node id is below `node`.
   std::size_t count_live_below(std::uint64_t node) const {
     std::size_t n = 0;
-    for (const auto& s : slots_)
-      if (s.node != 0 && !s.deleted && s.node < node) ++n;
+    for (std::size_t i = 0; i < store_.capacity(); ++i)
+      if (const auto& s = store_.at(i); s.node != 0 && !s.deleted && s.node < node) ++n;
     return n;
   }
 
@@ -195,37 +236,38 @@ class presence_table {
   /// made for the call and does not outlive it.
   template <typename F>
   void for_each_live(F&& f) const {
-    for (const auto& s : slots_)
-      if (s.node != 0 && !s.deleted) f(entry_of(s, 0));
+    for (std::size_t i = 0; i < store_.capacity(); ++i)
+      if (const auto& s = store_.at(i); s.node != 0 && !s.deleted) f(s.entry(0));
   }
 
   /// Present nodes.
   std::size_t live() const noexcept { return live_; }
   /// Entries held, tombstones included.
-  std::size_t size() const noexcept { return count_; }
+  std::size_t size() const noexcept { return store_.size(); }
+  /// What the entries weigh (limits::max_bytes).
+  std::size_t bytes() const noexcept { return bytes_; }
+  /// What the entries learned from `link` weigh.
+  std::size_t bytes_from(std::uint64_t link) const {
+    const auto it = by_source_.find(link);
+    return it == by_source_.end() ? 0 : it->second;
+  }
 
   void clear() noexcept {
-    slots_.clear();
-    count_ = live_ = 0;
+    store_.clear();
+    live_ = bytes_ = 0;
+    by_source_.clear();
+    heaviest_.clear();
+    tomb_victims_.clear();
+    source_victims_.clear();
     earliest_ = never;
   }
 
  private:
+  using slot = detail::presence_slot;
+
   // Expiry times are stored as milliseconds, 32 bits wide, counted from the
   // `now` of the first apply() (about 49 days of range).
   static constexpr std::uint32_t never = std::numeric_limits<std::uint32_t>::max();
-
-  struct slot {
-    std::uint64_t node = 0;                ///< 0: free
-    std::unique_ptr<std::uint8_t[]> data;  ///< peer id, attributes, addresses (wire form, 18 bytes each)
-    std::uint32_t expires = 0;
-    std::uint32_t version = 0;
-    std::uint16_t peer_len = 0;
-    std::uint16_t attr_len = 0;
-    std::uint8_t addr_count = 0;
-    bool deleted = false;
-  };
-  static constexpr std::size_t address_bytes = 18;
 
   std::uint32_t stamp(time_point t) const {
     const auto d = (t - epoch_.value_or(t)).count();
@@ -239,26 +281,11 @@ class presence_table {
     return static_cast<std::uint32_t>(std::min<std::int64_t>(left, UINT32_MAX));
   }
 
-  void store(slot& s, const presence_entry& e, time_point now) {
-    const auto addrs = std::min<std::size_t>(e.addresses.size(), max_presence_addresses);
-    const auto peer = std::min<std::size_t>(e.peer_id.size(), max_string_size);
-    const auto attrs = std::min<std::size_t>(e.attributes.size(), max_attributes_size);
-    const auto need = peer + attrs + addrs * address_bytes;
-    s.data = need ? std::make_unique_for_overwrite<std::uint8_t[]>(need) : nullptr;
-    auto* p = s.data.get();
-    if (need) {
-      std::memcpy(p, e.peer_id.data(), peer);
-      std::memcpy(p + peer, e.attributes.data(), attrs);
-      for (std::size_t i = 0; i < addrs; ++i) {
-        auto* a = p + peer + attrs + i * address_bytes;
-        std::memcpy(a, e.addresses[i].ip.data(), 16);
-        a[16] = static_cast<std::uint8_t>(e.addresses[i].port >> 8);
-        a[17] = static_cast<std::uint8_t>(e.addresses[i].port);
-      }
-    }
-    s.peer_len = static_cast<std::uint16_t>(peer);
-    s.attr_len = static_cast<std::uint16_t>(attrs);
-    s.addr_count = static_cast<std::uint8_t>(addrs);
+  // `fresh`: a slot just inserted, not charged yet.
+  void store(slot& s, const presence_entry& e, time_point now, bool fresh = false) {
+    if (!fresh) charge(s, false);
+    s.set_content(e);
+    charge(s, true);
     s.version = e.version;
     s.deleted = e.deleted;
     const auto life =
@@ -267,95 +294,106 @@ class presence_table {
     earliest_ = std::min(earliest_, s.expires);
   }
 
-  static std::string_view peer_of(const slot& s) noexcept {
-    return s.data ? std::string_view(reinterpret_cast<const char*>(s.data.get()), s.peer_len) : std::string_view{};
-  }
-
-  presence_entry entry_of(const slot& s, std::uint32_t lifetime_ms) const {
-    presence_entry e;
-    e.node_id = s.node;
-    e.version = s.version;
-    e.deleted = s.deleted;
-    e.lifetime_ms = lifetime_ms;
-    const auto* p = s.data.get();
-    if (!p) return e;
-    e.peer_id.assign(reinterpret_cast<const char*>(p), s.peer_len);
-    e.attributes.assign(reinterpret_cast<const char*>(p + s.peer_len), s.attr_len);
-    e.addresses.resize(s.addr_count);
-    for (std::size_t i = 0; i < s.addr_count; ++i) {
-      const auto* a = p + s.peer_len + s.attr_len + i * address_bytes;
-      std::memcpy(e.addresses[i].ip.data(), a, 16);
-      e.addresses[i].port = static_cast<std::uint16_t>((a[16] << 8) | a[17]);
-    }
-    return e;
-  }
-
-  // ------------------------------------------------------------ the open-addressing table
-
-  std::size_t mask() const noexcept { return slots_.size() - 1; }
-  std::size_t home(std::uint64_t node) const noexcept { return static_cast<std::size_t>(node ^ (node >> 29)) & mask(); }
-
-  const slot* lookup(std::uint64_t node) const {
-    if (slots_.empty()) return nullptr;
-    for (std::size_t i = home(node);; i = (i + 1) & mask()) {
-      if (slots_[i].node == node) return &slots_[i];
-      if (slots_[i].node == 0) return nullptr;
-    }
-  }
-  slot* lookup(std::uint64_t node) { return const_cast<slot*>(std::as_const(*this).lookup(node)); }
-
-  // At most 7/8 full: with random keys a probe then stays short.
-  slot& insert(std::uint64_t node) {
-    if ((count_ + 1) * 8 > slots_.size() * 7) grow();
-    std::size_t i = home(node);
-    while (slots_[i].node != 0) i = (i + 1) & mask();
-    slots_[i].node = node;
-    ++count_;
-    return slots_[i];
-  }
-
-  void grow() {
-    std::vector<slot> old(std::max<std::size_t>(16, slots_.size() * 2));
-    old.swap(slots_);
-    for (auto& s : old) {
-      if (s.node == 0) continue;
-      std::size_t i = home(s.node);
-      while (slots_[i].node != 0) i = (i + 1) & mask();
-      slots_[i] = std::move(s);
-    }
-  }
-
-  // Backward-shift deletion: later entries of the same probe run move up,
-  // so lookups never need markers for erased slots.
   void erase_at(std::size_t i) {
-    slots_[i] = slot{};
-    --count_;
-    for (std::size_t j = (i + 1) & mask(); slots_[j].node != 0; j = (j + 1) & mask()) {
-      const auto h = home(slots_[j].node);
-      // Move j into the hole unless its home lies cyclically in (i, j].
-      if (((j - h) & mask()) >= ((j - i) & mask())) {
-        slots_[i] = std::move(slots_[j]);
-        slots_[j] = slot{};
-        i = j;
-      }
-    }
+    charge(store_.at(i), false);
+    store_.erase_at(i);
   }
 
-  bool evict_tombstone() {
-    std::size_t victim = slots_.size();
-    for (std::size_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].node != 0 && slots_[i].deleted &&
-          (victim == slots_.size() || slots_[i].expires < slots_[victim].expires))
-        victim = i;
-    if (victim == slots_.size()) return false;
-    erase_at(victim);
+  // ------------------------------------------------------------ room
+
+  // Adds (or takes back) what `s` weighs to the table and to its source.
+  void charge(const slot& s, bool add) {
+    const auto w = s.weight();
+    auto& per = by_source_[s.source];
+    heaviest_.erase({per, s.source});
+    per = add ? per + w : per - w;
+    bytes_ = add ? bytes_ + w : bytes_ - w;
+    if (per == 0)
+      by_source_.erase(s.source);
+    else
+      heaviest_.insert({per, s.source});
+  }
+
+  bool full(std::size_t need, bool adds) const noexcept {
+    return (adds && store_.size() + 1 > limits_.max_entries) || bytes_ + need > limits_.max_bytes;
+  }
+
+  // Frees room for `need` more bytes (and one more entry when `adds`),
+  // keeping `keep`. False when the rules say the newcomer does not get in.
+  bool make_room(std::size_t need, bool adds, origin from, std::uint64_t keep, outcome& out) {
+    if (need > limits_.max_bytes) return false;
+    while (full(need, adds)) {
+      if (store_.size() > live_ && evict_tombstone(keep)) continue;
+      if (heaviest_.empty()) return false;
+      const auto heaviest = heaviest_.rbegin()->second;
+      if (heaviest == from.link && !from.from_node) return false;
+      if (!evict_from(heaviest, keep, out)) return false;
+    }
     return true;
   }
 
+  std::size_t batch() const noexcept { return std::max<std::size_t>(16, store_.size() / 16); }
+
+  // Keeps in `victims` the node ids of the `batch()` candidates that expire
+  // first, the first to go at the back.
+  template <typename Pred>
+  void pick(std::vector<std::pair<std::uint32_t, std::uint64_t>>& victims, Pred&& candidate) const {
+    victims.clear();
+    for (std::size_t i = 0; i < store_.capacity(); ++i)
+      if (const auto& s = store_.at(i); s.node != 0 && candidate(s)) victims.emplace_back(s.expires, s.node);
+    const auto k = std::min(batch(), victims.size());
+    std::nth_element(victims.begin(), victims.begin() + static_cast<std::ptrdiff_t>(k), victims.end());
+    victims.resize(k);
+    std::sort(victims.begin(), victims.end(), std::greater<>{});
+  }
+
+  bool evict_tombstone(std::uint64_t keep) {
+    auto candidate = [&](const slot& s) { return s.deleted && s.node != keep; };
+    for (int round = 0; round < 2; ++round) {
+      while (!tomb_victims_.empty()) {
+        const auto node = tomb_victims_.back().second;
+        tomb_victims_.pop_back();
+        if (const slot* s = store_.find(node); s && candidate(*s)) {
+          erase_at(store_.index_of(*s));
+          return true;
+        }
+      }
+      if (round == 0) pick(tomb_victims_, candidate);
+    }
+    return false;
+  }
+
+  bool evict_from(std::uint64_t source, std::uint64_t keep, outcome& out) {
+    auto candidate = [&](const slot& s) { return s.source == source && !s.from_node && s.node != keep; };
+    if (source_victims_of_ != source) source_victims_.clear();
+    source_victims_of_ = source;
+    for (int round = 0; round < 2; ++round) {
+      while (!source_victims_.empty()) {
+        const auto node = source_victims_.back().second;
+        source_victims_.pop_back();
+        if (const slot* s = store_.find(node); s && candidate(*s)) {
+          if (!s->deleted) {
+            out.evicted.push_back(s->entry(0));
+            --live_;
+          }
+          erase_at(store_.index_of(*s));
+          return true;
+        }
+      }
+      if (round == 0) pick(source_victims_, candidate);
+    }
+    return false;
+  }
+
   limits limits_;
-  std::vector<slot> slots_;
-  std::size_t count_ = 0;
+  detail::presence_store store_;
   std::size_t live_ = 0;
+  std::size_t bytes_ = 0;
+  std::map<std::uint64_t, std::size_t> by_source_;            // source -> weight
+  std::set<std::pair<std::size_t, std::uint64_t>> heaviest_;  // (weight, source)
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> tomb_victims_;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> source_victims_;
+  std::uint64_t source_victims_of_ = 0;
   std::optional<time_point> epoch_;
   std::uint32_t earliest_ = never;
 };

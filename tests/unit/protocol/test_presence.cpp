@@ -320,7 +320,7 @@ TEST_CASE("presence table: expiry, tombstone hold, remaining lifetime", "[presen
   CHECK(capped.apply(dead, 0ms).what == pp::presence_table::result::rejected);
 }
 
-TEST_CASE("presence table: the cap evicts tombstones first, then rejects", "[presence][table]") {
+TEST_CASE("presence table: the cap evicts tombstones first, then refuses the same source", "[presence][table]") {
   pp::presence_table t(pp::presence_table::limits{3, 10'000ms, 3'600'000ms});
   t.apply(sample(1, 1), 0ms);
   t.apply(sample(2, 1), 0ms);
@@ -331,7 +331,7 @@ TEST_CASE("presence table: the cap evicts tombstones first, then rejects", "[pre
   CHECK(t.apply(sample(4, 1), 0ms).what == pp::presence_table::result::added);  // tombstone 3 made room
   CHECK(t.size() == 3);
   auto r = t.apply(sample(5, 1), 0ms);
-  CHECK(r.what == pp::presence_table::result::rejected);
+  CHECK(r.what == pp::presence_table::result::no_room);
   CHECK_FALSE(r.forward());
   CHECK(t.live() == 3);
   CHECK(t.count_live_below(4) == 2);

@@ -284,9 +284,10 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   // that its storage follows the bytes and a slow but steady transfer counts
   // as traffic for the idle timeout.
   void read_large() {
+    const auto rest = this->reader_.large_rest();
+    if (rest.size() == 0) return end(protocol::error::receive_budget_exceeded, ending::abort);
     this->reading_ = true;
-    this->stream_.async_read_some(this->reader_.large_rest(),
-                                  [self = self()](std::error_code ec, std::size_t n) { self->on_large(ec, n); });
+    this->stream_.async_read_some(rest, [self = self()](std::error_code ec, std::size_t n) { self->on_large(ec, n); });
   }
 
   void on_large(std::error_code ec, std::size_t n) {

@@ -11,10 +11,14 @@
 // max_read_size ahead of the bytes that have arrived, so a peer that
 // announces 16 MiB and sends nothing costs the node a read's worth of
 // resident memory (pages are touched as they fill), and the growth never
-// moves what has arrived (the capacity is there).
+// moves what has arrived (the capacity is there). That growth is taken from
+// the graph's receive_budget, so links together cannot hold more than it in
+// unfinished messages. A frame read through the buffer grows the buffer only
+// as its bytes arrive (prepare() doubles a full buffer).
 #ifndef PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
 #define PEERGRAPH_DETAIL_LINK_FRAME_READER_HPP
 
+#include <peergraph/detail/link/receive_budget.hpp>
 #include <peergraph/guid.hpp>
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/pt2pt.hpp>
@@ -37,7 +41,12 @@ class frame_reader {
   static constexpr std::size_t max_read_size = 64 * 1024;
 
   /// `floor`: the read size of an idle link (graph_options::read_buffer_size).
-  explicit frame_reader(std::size_t floor) : floor_(std::max<std::size_t>(floor, 64)) {}
+  /// `budget`: where large payloads take their storage from (none: no limit).
+  explicit frame_reader(std::size_t floor, receive_budget* budget = nullptr)
+      : floor_(std::max<std::size_t>(floor, 64)), budget_(budget) {}
+  frame_reader(const frame_reader&) = delete;
+  frame_reader& operator=(const frame_reader&) = delete;
+  ~frame_reader() { release(); }
 
   /// Where the next read goes: free space after the buffered bytes.
   asio::mutable_buffer prepare() {
@@ -97,17 +106,19 @@ class frame_reader {
       if (p.data_offset == protocol::pt2pt_header_size)
         return begin_large(fr.h, p.type, avail), s.kind = step::large, s;
     }
-    if (fr.h.size > buf_.size() - begin_) {
-      compact();
-      if (fr.h.size > buf_.size()) buf_.resize(fr.h.size);
-    }
+    if (fr.h.size > buf_.size() - begin_) compact();
     return s;
   }
 
   /// Where the next part of the large payload goes: at most max_read_size
-  /// bytes, made ready just before they are read.
+  /// bytes, made ready just before they are read. Empty when the budget has
+  /// no room for them: the link must end (receive_budget_exceeded).
   asio::mutable_buffer large_rest() {
-    if (large_have_ == large_.size()) large_.resize(std::min(large_total_, large_have_ + max_read_size));
+    if (large_have_ == large_.size()) {
+      const auto next = std::min(large_total_, large_have_ + max_read_size);
+      if (!charge(next - large_.size())) return {};
+      large_.resize(next);
+    }
     return asio::buffer(large_.data() + large_have_, large_.size() - large_have_);
   }
   /// `n` bytes of the large payload arrived in large_rest(); true once it is complete.
@@ -121,6 +132,7 @@ class frame_reader {
   std::vector<std::uint8_t> take_large(guid& type) {
     type = large_type_;
     large_have_ = 0;
+    release();
     return std::move(large_);
   }
 
@@ -144,10 +156,26 @@ class frame_reader {
     large_total_ = h.size - protocol::pt2pt_header_size;
     large_.reserve(large_total_);
     large_have_ = std::min(avail.size() - protocol::pt2pt_header_size, large_total_);
+    // Already in memory, in the read buffer: taken even past the budget.
+    if (budget_) {
+      budget_->force(large_have_);
+      charged_ += large_have_;
+    }
     large_.resize(large_have_);
     std::memcpy(large_.data(), avail.data() + protocol::pt2pt_header_size, large_have_);
     begin_ += protocol::pt2pt_header_size + large_have_;
     if (begin_ == end_) begin_ = end_ = 0;
+  }
+
+  bool charge(std::size_t n) noexcept {
+    if (!budget_) return true;
+    if (!budget_->take(n)) return false;
+    charged_ += n;
+    return true;
+  }
+  void release() noexcept {
+    if (budget_ && charged_) budget_->give(charged_);
+    charged_ = 0;
   }
 
   void compact() {
@@ -167,6 +195,8 @@ class frame_reader {
   std::size_t large_have_ = 0;
   std::size_t large_total_ = 0;
   guid large_type_;
+  receive_budget* budget_;
+  std::size_t charged_ = 0;
 };
 
 }  // namespace peergraph::detail::link

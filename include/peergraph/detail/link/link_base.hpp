@@ -11,6 +11,7 @@
 
 #include <peergraph/detail/completion.hpp>
 #include <peergraph/detail/event_router.hpp>
+#include <peergraph/detail/link/control_backlog.hpp>
 #include <peergraph/detail/link/frame_reader.hpp>
 #include <peergraph/detail/link/link_timer.hpp>
 #include <peergraph/detail/link/send_path.hpp>
@@ -170,7 +171,7 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
         ex_(graph_->executor()),
         stream_(std::move(s)),
         timer_(ex_),
-        reader_(graph_->options().read_buffer_size) {
+        reader_(graph_->options().read_buffer_size, &graph_->receiving()) {
     link_.id = id;
     link_.initiator = initiator;
     link_.kind = kind;
@@ -210,10 +211,16 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
 
   // ------------------------------------------------------------ writing
 
+  // Graph-level bytes cannot wait for the peer to read; past the backlog
+  // limit the link ends instead. With none queued, one batch of any size is
+  // taken: a synchronization answer is bounded by the presence list's own
+  // limit (max_presence_bytes), and a link that reads gets it whole.
   void queue_frame(std::span<const std::uint8_t> bytes) {
-    if (phase_ == phase::established && sends_.queued() + bytes.size() > graph_->options().max_link_backlog)
+    if (phase_ == phase::established && control_.bytes() > 0 &&
+        control_.bytes() + bytes.size() > graph_->options().max_link_backlog)
       return overflow();
     sends_.queue_frame(bytes);
+    control_.queued(bytes.size(), written_ + sends_.queued());
     start_write();
   }
 
@@ -235,19 +242,22 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   void start_write() {
     if (!sends_.can_write() || phase_ == phase::closed || phase_ == phase::connecting) return;
     asio::async_write(stream_, sends_.begin_write(),
-                      [self = this->shared_from_this()](std::error_code ec, std::size_t) { self->on_write(ec); });
+                      [self = this->shared_from_this()](std::error_code ec, std::size_t n) { self->on_write(ec, n); });
   }
 
-  void on_write(std::error_code ec) {
+  void on_write(std::error_code ec, std::size_t n) {
     if (ec || phase_ == phase::closed) {
       // What was queued for an orderly end is lost: its closes learn why.
       if (ec && phase_ == phase::closing) end_reason_ = ec;
       sends_.drop();
+      control_.clear();
       // A lingering REFUSE went out (or failed), or the stream broke.
       if (phase_ == phase::closed || phase_ == phase::closing) return shut();
       return end(ec, ending::abort);
     }
     sends_.written(graph_->options().send_low_water);
+    written_ += n;
+    control_.written(written_);
     last_tx_ = clock::now();
     // A sender still being resumed will add more; its send_invoke (or a full
     // segment) starts the next write.
@@ -316,6 +326,8 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   bool input_paused_ = false;
   bool overflowing_ = false;  // the backlog limit was hit; the link is ending
   send_path sends_;
+  control_backlog control_;    // the graph-level part of what sends_ holds
+  std::uint64_t written_ = 0;  // bytes written to the stream so far
   std::error_code end_reason_;
   bool stream_shut_ = false;
   std::optional<ms> linger_;

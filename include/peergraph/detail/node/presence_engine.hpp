@@ -49,6 +49,7 @@ class presence_engine {
   void update_limits(const node_state& st) {
     protocol::presence_table::limits l;
     l.max_entries = std::max<std::size_t>(st.options().max_presence_entries, 1);
+    l.max_bytes = st.options().max_presence_bytes;
     // A tombstone outlives every copy of the entry still in flight.
     l.tombstone_hold = lifetime(st);
     l.max_lifetime = std::max(lifetime(st), ms(3'600'000));
@@ -104,9 +105,15 @@ class presence_engine {
     else
       ++st.stats().floods_received;
     if (e.node_id == st.id()) return;  // this node's own record, come back
-    auto r = table_.apply(e, now);
+    const auto* link = st.find_link(from);
+    auto r = table_.apply(e, now, {from, link && link->remote_node == e.node_id});
     using res = protocol::presence_table::result;
-    if (r.what == res::rejected) {
+    // Nodes dropped to make room are gone for this node: say so.
+    for (auto& gone : r.evicted) {
+      ++st.stats().presence_evicted;
+      out.emit(node_changed_event{node_change::disconnected, to_info(gone)});
+    }
+    if (r.what == res::rejected || r.what == res::no_room) {
       ++st.stats().presence_rejected;
       return;
     }

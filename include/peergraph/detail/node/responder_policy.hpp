@@ -58,6 +58,16 @@ inline decision decide(node_state& st, const link_summary& l, const protocol::co
   if (st.closed()) return {protocol::refuse_code::busy, {}};
   if (req.direct) {
     if (!accepts_direct) return {protocol::refuse_code::direct_connection_disallowed, {}};
+    std::size_t total = 0, same_source = 0;
+    st.for_each_link([&](const link_summary& d) {
+      if (d.id == l.id || !d.established || d.kind != connection_kind::direct || d.initiator) return;
+      ++total;
+      same_source += d.remote_ep.address() == l.remote_ep.address();
+    });
+    if (total >= st.options().max_direct_connections || same_source >= st.options().max_direct_connections_per_source) {
+      ++st.stats().direct_refusals;
+      return {protocol::refuse_code::busy, {}};
+    }
     return {};
   }
   if (st.has_neighbor(req.source_node_id, l.id)) return {protocol::refuse_code::duplicate_connection, {}};

@@ -64,9 +64,9 @@ struct graph_options {
   /// refusals, pings) a link may hold queued and unwritten; the
   /// application's data is not counted (send_high_water bounds it). A
   /// neighbor that stops reading is dropped with
-  /// protocol::error::backlog_exceeded rather than let its queue grow. A
-  /// link with none queued takes one batch of any size, so a
-  /// synchronization answer (bounded by max_presence_bytes) always fits.
+  /// protocol::error::backlog_exceeded rather than let its queue grow.
+  /// Synchronization answers are queued 64 KiB at a time as the link
+  /// drains, so they fit whatever the size of the presence list.
   std::size_t max_link_backlog = 1024 * 1024;
   /// How long an orderly close waits for queued data and DISCONNECT to be
   /// written before it closes the socket regardless.

@@ -255,6 +255,11 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
     run([&](node::actions& a) { engine_.tick(now(), a); });
   }
 
+  /// A link asked to be told (watch_drain) has written most of its queue.
+  void on_link_drained(connection_id id) {
+    run([&](node::actions& a) { engine_.on_link_drained(id, now(), a); });
+  }
+
   void on_link_closed(const connection_type& c, bool was_established, event_outbox& out) {
     connections_.erase(c.id());
     run([&](node::actions& a) { engine_.on_link_closed(c.summary(), was_established, c.refusal(), now(), a); }, out);
@@ -303,6 +308,8 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
       for (const auto& [id, c] : connections_)
         if (id != f.link && c->summary().is_neighbor()) c->send_frame(bytes);
     }
+    for (const auto id : a.drain_watches())
+      if (auto c = find(id)) c->watch_drain();
     // Every change of status or presence comes with an event: only then
     // can a waiting condition have become true.
     if (!a.events().empty() && !waiters_.empty()) waiters_.check(*this);

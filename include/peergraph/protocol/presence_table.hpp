@@ -217,6 +217,15 @@ class presence_table {
     return out;
   }
 
+  /// The node ids of every entry, tombstones included.
+  std::vector<std::uint64_t> node_ids() const {
+    std::vector<std::uint64_t> out;
+    out.reserve(store_.size());
+    for (std::size_t i = 0; i < store_.capacity(); ++i)
+      if (const auto& s = store_.at(i); s.node != 0) out.push_back(s.node);
+    return out;
+  }
+
   /// The entry for `node` as it should be forwarded at `now` (remaining lifetime).
   std::optional<presence_entry> for_forwarding(std::uint64_t node, time_point now) const {
     const slot* s = store_.find(node);

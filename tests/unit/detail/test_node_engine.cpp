@@ -1,6 +1,7 @@
 // Unit tests for detail/node/: the node engine and its policies, driven with
 // link summaries, frames and plain millisecond counts. No socket, no executor.
 #include "support/bytes.hpp"
+#include "support/engine_rig.hpp"
 #include <peergraph/detail/node/engine.hpp>
 #include <peergraph/detail/random.hpp>
 #include <peergraph/protocol/frame.hpp>
@@ -18,94 +19,6 @@ namespace pp = peergraph::protocol;
 namespace pn = peergraph::detail::node;
 using namespace std::chrono_literals;
 using namespace pgtest;
-
-namespace {
-
-using ms = std::chrono::milliseconds;
-
-pg::graph_properties props() {
-  pg::graph_properties p;
-  p.graph_id = "g";
-  p.creator_id = "alice";
-  p.friendly_name = "unit";
-  return p;
-}
-
-pg::graph_options opts() {
-  pg::graph_options o;
-  o.auto_connect = false;
-  return o;
-}
-
-pn::engine creator(pg::graph_options o = opts()) { return pn::engine(pn::node_state(props(), "alice", true, o, 1)); }
-pn::engine joiner(const char* peer = "bob", pg::graph_options o = opts()) {
-  auto p = props();
-  p.creator_id.clear();
-  return pn::engine(pn::node_state(p, peer, false, o, 2));
-}
-
-pg::endpoint endpoint(const char* a, std::uint16_t port) { return {asio::ip::make_address(a), port}; }
-
-/// An established neighbor link to `node`.
-pn::link_summary neighbor(pg::connection_id id, pg::node_id node, std::uint16_t port = 0) {
-  pn::link_summary l;
-  l.id = id;
-  l.kind = pg::connection_kind::neighbor;
-  l.established = true;
-  l.remote_node = node;
-  l.remote_peer = "peer-" + std::to_string(node);
-  l.local_ep = endpoint("192.0.2.1", 4000);
-  l.remote_ep = endpoint("192.0.2.2", static_cast<std::uint16_t>(50000 + id));
-  if (port) l.remote_addresses = {endpoint("192.0.2.2", port)};
-  return l;
-}
-
-/// The frames of one action.
-std::vector<frame> frames_of(const pn::actions& a, const pn::actions::frame& f) { return split_frames(a.bytes_of(f)); }
-
-/// Registers `l` with `e` and brings it up, forgetting what that sends.
-void bring_up(pn::engine& e, const pn::link_summary& l) {
-  pn::actions ignored;
-  e.state().add_link(l);
-  e.on_link_established(l, 0ms, ignored);
-}
-
-template <typename M>
-bytes encoded(const M& m) {
-  bytes b;
-  pp::encode(m, b);
-  return b;
-}
-
-pp::header header_of(const bytes& b) {
-  pp::header h;
-  REQUIRE_FALSE(pp::decode_header(b, 1 << 20, h));
-  return h;
-}
-
-std::error_code feed(pn::engine& e, const pn::link_summary& l, const bytes& b, ms now, pn::actions& out) {
-  return e.on_frame(l, header_of(b), view(b), now, out);
-}
-
-pp::presence_entry presence_of(pg::node_id node, std::uint32_t version, std::uint16_t port = 4100) {
-  pp::presence_entry p;
-  p.node_id = node;
-  p.peer_id = "peer-" + std::to_string(node);
-  p.version = version;
-  p.lifetime_ms = 300'000;
-  p.addresses = {wire_address("198.51.100.7", port)};
-  return p;
-}
-
-template <typename E>
-std::vector<E> events_of(pn::actions& a) {
-  std::vector<E> out;
-  for (auto& ev : a.events())
-    if (auto* e = std::get_if<E>(&ev)) out.push_back(*e);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("a new neighbor link asks for a synchronization and is reported in the status", "[node][sync]") {
   auto e = creator();

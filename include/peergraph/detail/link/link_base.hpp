@@ -125,6 +125,10 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   void send_frame(std::span<const std::uint8_t> bytes) {
     if (phase_ == phase::established) queue_frame(bytes);
   }
+  /// Tell the graph (on_link_drained) once most of what is queued is written.
+  void watch_drain() noexcept {
+    if (phase_ == phase::established) drain_watch_ = true;
+  }
 
   // ------------------------------------------------------------ observers
 
@@ -213,8 +217,8 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
 
   // Graph-level bytes cannot wait for the peer to read; past the backlog
   // limit the link ends instead. With none queued, one batch of any size is
-  // taken: a synchronization answer is bounded by the presence list's own
-  // limit (max_presence_bytes), and a link that reads gets it whole.
+  // taken, so that a limit below one part of a synchronization answer
+  // (64 KiB) still lets it through.
   void queue_frame(std::span<const std::uint8_t> bytes) {
     if (phase_ == phase::established && control_.bytes() > 0 &&
         control_.bytes() + bytes.size() > graph_->options().max_link_backlog)
@@ -258,6 +262,12 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
     sends_.written(graph_->options().send_low_water);
     written_ += n;
     control_.written(written_);
+    // The next part of a synchronization answer is made once most of the
+    // last one has gone out (detail/node/sync_answers.hpp).
+    if (drain_watch_ && control_.bytes() <= graph_->options().max_link_backlog / 4) {
+      drain_watch_ = false;
+      graph_->on_link_drained(link_.id);
+    }
     last_tx_ = clock::now();
     // A sender still being resumed will add more; its send_invoke (or a full
     // segment) starts the next write.
@@ -328,6 +338,7 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   send_path sends_;
   control_backlog control_;    // the graph-level part of what sends_ holds
   std::uint64_t written_ = 0;  // bytes written to the stream so far
+  bool drain_watch_ = false;   // the graph waits for the queue to drain
   std::error_code end_reason_;
   bool stream_shut_ = false;
   std::optional<ms> linger_;

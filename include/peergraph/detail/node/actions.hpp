@@ -53,6 +53,9 @@ class actions {
   void emit(any_event ev) { events_.push_back(std::move(ev)); }
   void start_dial(dial d) { dials_.push_back(std::move(d)); }
   void end_link(connection_id link, std::error_code reason) { ends_.push_back({link, reason}); }
+  /// Call engine::on_link_drained(link) once the link has written most of
+  /// what it has queued.
+  void watch_drain(connection_id link) { drains_.push_back(link); }
 
   std::span<const frame> frames() const noexcept { return frames_; }
   std::span<const std::uint8_t> bytes_of(const frame& f) const noexcept {
@@ -65,8 +68,11 @@ class actions {
     std::error_code reason;
   };
   std::span<const ending> ends() const noexcept { return ends_; }
+  std::span<const connection_id> drain_watches() const noexcept { return drains_; }
 
-  bool empty() const noexcept { return frames_.empty() && events_.empty() && dials_.empty() && ends_.empty(); }
+  bool empty() const noexcept {
+    return frames_.empty() && events_.empty() && dials_.empty() && ends_.empty() && drains_.empty();
+  }
   /// Bytes of frame storage held, used or not.
   std::size_t capacity() const noexcept { return bytes_.capacity(); }
   void clear() noexcept {
@@ -75,6 +81,7 @@ class actions {
     events_.clear();
     dials_.clear();
     ends_.clear();
+    drains_.clear();
   }
 
  private:
@@ -90,6 +97,7 @@ class actions {
   std::vector<any_event> events_;
   std::vector<dial> dials_;
   std::vector<ending> ends_;
+  std::vector<connection_id> drains_;
 };
 
 /// Action lists kept for reuse. Inputs nest (closing a link reports to the

@@ -16,6 +16,7 @@
 #include <peergraph/detail/node/presence_engine.hpp>
 #include <peergraph/detail/node/request_allowance.hpp>
 #include <peergraph/detail/node/responder_policy.hpp>
+#include <peergraph/detail/node/sync_answers.hpp>
 #include <peergraph/error.hpp>
 #include <peergraph/protocol/header.hpp>
 #include <peergraph/protocol/presence.hpp>
@@ -104,20 +105,24 @@ class engine {
         protocol::solicit_new m;
         if (auto ec = protocol::decode(frame, m)) return ec;
         // An answer is the whole database for a 12-byte request: each link
-        // gets a small allowance of them, renewed over time.
-        if (!solicits_.allow(l.id, now)) {
+        // gets a small allowance of them, renewed over time, and one at a
+        // time, produced as the link drains (sync_answers.hpp).
+        if (answers_.active(l.id) || !solicits_.allow(l.id, now)) {
           ++state_.stats().solicits_ignored;
           return {};
         }
         ++state_.stats().solicits_answered;
+        answers_.start(l.id, presence_.sync_order());
+        bool done = false;
         out.send(l.id, [&](std::vector<std::uint8_t>& b) {
           if (state_.properties_version() > 0) {
             protocol::encode(protocol::flood{true, state_.graph_info()}, b);
             ++state_.stats().sync_records_sent;
           }
-          presence_.append_sync(state_, now, b);
-          protocol::encode(protocol::sync_end{}, b);
+          presence_.append_own_sync(state_, b);
+          done = answer_step(l.id, now, b);
         });
+        if (!done) out.watch_drain(l.id);
         return {};
       }
       case message_type::sync_end: {
@@ -145,6 +150,7 @@ class engine {
     const bool had_neighbors = state_.neighbor_count() > 0;
     state_.remove_link(l, was_established);
     solicits_.forget(l.id);
+    answers_.forget(l.id);
     if (state_.closed()) return;
     if (was_established && l.kind == connection_kind::neighbor && had_neighbors && state_.neighbor_count() == 0) {
       out.emit(connection_required_event{});
@@ -154,6 +160,9 @@ class engine {
     if (!was_established && l.kind == connection_kind::neighbor && refusal)
       upkeep_.on_refused(state_, l.id, *refusal, state_.listening(), out);
   }
+
+  /// Link `link` has written most of what was queued for it.
+  void on_link_drained(connection_id link, ms now, actions& out) { continue_answer(link, now, out); }
 
   // ------------------------------------------------------------ the application
 
@@ -245,10 +254,27 @@ class engine {
     return true;
   }
 
+  // Appends the next part of `link`'s synchronization answer, and SYNC_END
+  // after the last; true once it is complete.
+  bool answer_step(connection_id link, ms now, std::vector<std::uint8_t>& b) {
+    const bool done = answers_.step(link, b, [&](std::uint64_t node, std::vector<std::uint8_t>& bytes) {
+      presence_.append_sync_record(state_, node, now, bytes);
+    });
+    if (done) protocol::encode(protocol::sync_end{}, b);
+    return done;
+  }
+  void continue_answer(connection_id link, ms now, actions& out) {
+    if (!answers_.active(link)) return;
+    bool done = false;
+    out.send(link, [&](std::vector<std::uint8_t>& b) { done = answer_step(link, now, b); });
+    if (!done) out.watch_drain(link);
+  }
+
   node_state state_;
   presence_engine presence_;
   maintenance upkeep_;
   request_allowance solicits_;
+  sync_answers answers_;
 };
 
 }  // namespace peergraph::detail::node

@@ -141,17 +141,21 @@ class presence_engine {
       refresh(st, now, false, out);
   }
 
-  /// Appends the presence part of a synchronization for a neighbor: this
-  /// node's own record, then every record held, tombstones included.
-  void append_sync(node_state& st, ms now, std::vector<std::uint8_t>& bytes) const {
-    if (version_ > 0) {
-      protocol::encode(protocol::flood{true, own_entry(st, !published_)}, bytes);
-      ++st.stats().sync_records_sent;
-    }
-    for (auto& e : table_.snapshot(now, true)) {
-      protocol::encode(protocol::flood{true, std::move(e)}, bytes);
-      ++st.stats().sync_records_sent;
-    }
+  /// The presence part of a synchronization for a neighbor is this node's
+  /// own record (append_own_sync), then every record held, tombstones
+  /// included, one at a time (append_sync_record) over sync_order().
+  void append_own_sync(node_state& st, std::vector<std::uint8_t>& bytes) const {
+    if (version_ == 0) return;
+    protocol::encode(protocol::flood{true, own_entry(st, !published_)}, bytes);
+    ++st.stats().sync_records_sent;
+  }
+  std::vector<std::uint64_t> sync_order() const { return table_.node_ids(); }
+  /// Appends the record of `node` as it is at `now`, if it is still held.
+  void append_sync_record(node_state& st, std::uint64_t node, ms now, std::vector<std::uint8_t>& bytes) const {
+    auto e = table_.for_forwarding(node, now);
+    if (!e) return;
+    protocol::encode(protocol::flood{true, std::move(*e)}, bytes);
+    ++st.stats().sync_records_sent;
   }
 
   // ------------------------------------------------------------ time

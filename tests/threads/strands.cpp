@@ -113,7 +113,11 @@ awaitable<std::uint32_t> live(int i, std::shared_ptr<shared> s) {
   // Stay until every node has its stream, then leave.
   ++s->finished;
   while (s->finished < nodes) co_await pause(10ms);
-  co_await g.async_close();
+  // Everyone closes at once, so a DISCONNECT may meet a socket its peer
+  // has already closed: async_close then reports that write's error, as
+  // documented. Not a failure here.
+  auto [closed] = co_await g.async_close(as_tuple(use_awaitable));
+  (void)closed;
   co_return t->in_order;
 }
 

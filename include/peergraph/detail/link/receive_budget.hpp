@@ -1,9 +1,10 @@
 // peergraph/detail/link/receive_budget.hpp: the memory a graph lets large messages in transit take.
 //
 // Each link's frame reader takes from it as a large payload's storage grows
-// and gives back when the message is delivered or the link ends. Links of
-// one graph may run on different threads (each on its own strand), hence
-// the atomic count.
+// and gives back when the message is delivered or the link ends. The links
+// of a graph run on its executor, but a link's last reference can be a
+// sender's completion on another thread, so its reader may give back from
+// there: hence the atomic count.
 #ifndef PEERGRAPH_DETAIL_LINK_RECEIVE_BUDGET_HPP
 #define PEERGRAPH_DETAIL_LINK_RECEIVE_BUDGET_HPP
 

@@ -50,8 +50,6 @@ class sync_answers {
   /// Link `link` has ended.
   void forget(connection_id link) { jobs_.erase(link); }
 
-  std::size_t in_progress() const noexcept { return jobs_.size(); }
-
  private:
   struct job {
     std::vector<std::uint64_t> nodes;

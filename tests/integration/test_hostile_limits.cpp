@@ -60,9 +60,12 @@ TEST_CASE("a neighbor flooding made-up nodes cannot hide the nodes that join lat
     CHECK(seen);
     CHECK(a.stats().presence_evicted >= 2u);
     CHECK(a.nodes().size() <= 201u);
-    // And the newcomers see each other and alice.
-    const bool everyone = co_await eventually([&] { return knows(c, "alice") && knows(c, "bob"); });
-    CHECK(everyone);
+    // Carol sees Bob, whose record she gets on his own link. Alice's reaches
+    // her only through Bob, among the made-up ones that fill Bob's list and
+    // hers, so whether it finds room depends on the order of Bob's answer:
+    // the two-hop limit docs/limits.md states.
+    const bool neighbor = co_await eventually([&] { return knows(c, "bob"); });
+    CHECK(neighbor);
   });
 }
 

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace pg = peergraph;
@@ -51,7 +52,7 @@ std::vector<std::uint8_t> u64_bytes(std::uint64_t v) {
   std::memcpy(b.data(), &v, 8);
   return b;
 }
-std::uint64_t read_u64(const std::vector<std::uint8_t>& b) {
+std::uint64_t read_u64(std::span<const std::uint8_t> b) {
   std::uint64_t v = 0;
   if (b.size() == 8) std::memcpy(&v, b.data(), 8);
   return v;

@@ -33,6 +33,8 @@ struct initiate_flush;
 template <typename Executor, typename Transport>
 struct initiate_close;
 template <typename Executor, typename Transport>
+struct initiate_wait_room;
+template <typename Executor, typename Transport>
 struct initiate_open;
 }  // namespace detail
 
@@ -126,17 +128,39 @@ class basic_connection {
   }
 
   /// Queues a copy of `data` as one message if that needs no wait, and
-  /// never waits: the synchronous counterpart of send() for code that
-  /// cannot suspend (a callback, a C API). `data` is a const buffer
-  /// sequence, as for send().
+  /// never suspends or blocks: for a sender that produces many small
+  /// messages (one wake-up per burst instead of one per message), and for
+  /// code that cannot suspend (a callback, a C API). `data` is a const
+  /// buffer sequence, as for send(). Ordering, integrity and the errors of
+  /// a failed connection are those of send(): a queued message is written
+  /// in order, or the connection reports why it could not be. The write
+  /// starts once the caller yields to the executor (or at once, when 64 KiB
+  /// are waiting), so a burst leaves in few system calls.
   ///
   /// @returns an empty error_code when queued; asio::error::would_block,
   ///   queuing nothing, while more than graph_options::send_high_water bytes
-  ///   are queued (send() or flush() waits for room); errc::max_message_size_exceeded;
-  ///   errc::connection_not_found (empty handle, or not open).
+  ///   are queued (then wait_writable(), or the awaited send());
+  ///   errc::max_message_size_exceeded; errc::connection_not_found (empty
+  ///   handle, or not open).
   template <typename ConstBufferSequence>
     requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
   std::error_code try_send(const guid& type, const ConstBufferSequence& data);
+
+  /// As above, taking the vector over when queued (left untouched when not).
+  std::error_code try_send(const guid& type, std::vector<std::uint8_t>&& data);
+
+  /// Completes once try_send() can queue again: at once while at most
+  /// graph_options::send_high_water bytes are queued, otherwise once the
+  /// queue has drained to graph_options::send_low_water.
+  ///
+  /// @param token completion token; signature `void(std::error_code)`.
+  ///   Errors: errc::connection_not_found, or the reason the connection failed.
+  /// Cancellation: total, partial and terminal; completes with operation_aborted.
+  template <typename Token = default_token>
+  auto wait_writable(Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code)>(detail::initiate_wait_room<Executor, Transport>{impl_},
+                                                              token);
+  }
 
   /// Completes once everything queued before it has been written to the socket.
   ///

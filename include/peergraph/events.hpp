@@ -7,6 +7,7 @@
 #define PEERGRAPH_EVENTS_HPP
 
 #include <peergraph/guid.hpp>
+#include <peergraph/payload.hpp>
 #include <peergraph/types.hpp>
 
 #include <cstddef>
@@ -48,12 +49,14 @@ struct direct_connection_event {
 /// Typed data arrived on a connection (PEER_GRAPH_EVENT_INCOMING_DATA).
 /// `node` and `peer_id` name the sender: the remote end of the connection,
 /// as the handshake established it (connection_info::node and ::peer_id).
+/// `data` owns the bytes (payload.hpp: small ones inline, no zero-fill;
+/// `std::move(ev.data).to_vector()` for a vector).
 struct incoming_data_event {
   connection_id connection = 0;
   node_id node = 0;
   std::string peer_id{};
   guid type;
-  std::vector<std::uint8_t> data;
+  payload data;
 };
 
 /// A node appeared, disappeared or changed in the presence list

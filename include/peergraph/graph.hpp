@@ -279,6 +279,15 @@ class basic_graph {
     return find_connection(id).send(type, std::move(data), std::forward<Token>(token));
   }
 
+  /// Queues a copy of `data` on the connection with id `id` without
+  /// suspending: basic_connection::try_send(). An unknown or closed id
+  /// gives errc::connection_not_found.
+  template <typename ConstBufferSequence>
+    requires asio::is_const_buffer_sequence<ConstBufferSequence>::value
+  std::error_code try_send(connection_id id, const guid& type, const ConstBufferSequence& data) {
+    return find_connection(id).try_send(type, data);
+  }
+
   /// Closes the direct connection with id `id` in order
   /// (PeerGraphCloseDirectConnection); see basic_connection::close(). An id
   /// that names no open direct connection gives errc::connection_not_found.

@@ -102,8 +102,11 @@ struct graph_options {
   /// An established link from which nothing arrived for this long is dropped
   /// with protocol::error::keepalive_timeout. Zero disables the check.
   std::chrono::milliseconds idle_timeout{35'000};
-  /// Bytes read from a socket at once; the buffer grows only for a larger frame.
-  std::size_t read_buffer_size = 4096;
+  /// Bytes read from a socket at once by a quiet link (at least 64). Under
+  /// load the read size doubles up to 64 KiB and comes back down as the
+  /// link quiets; a frame larger than the buffer grows it only as its bytes
+  /// arrive. Small, because an idle connection keeps this much.
+  std::size_t read_buffer_size = 1024;
   /// Optional friendly name sent in CONNECT and WELCOME.
   std::string friendly_name{};
   /// Which direct connections this node accepts (the Direct Connection flag

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -31,15 +32,20 @@ struct subscription_traits {
   using value_type = std::conditional_t<sizeof...(Events) == 1, std::tuple_element_t<0, std::tuple<Events...>>,
                                         std::variant<Events...>>;
   static value_type convert(any_event&& ev);
+  /// `dst = convert(ev)`, without an intermediate for a single event type.
+  static void assign(value_type& dst, any_event& ev);
 };
 template <>
 struct subscription_traits<any_event> {
   using value_type = any_event;
   static any_event convert(any_event&& ev) noexcept { return std::move(ev); }
+  static void assign(any_event& dst, any_event& ev) { dst = std::move(ev); }
 };
 
 template <typename Executor, typename Traits>
 struct initiate_receive;
+template <typename Executor, typename Traits>
+struct initiate_receive_some;
 
 }  // namespace detail
 
@@ -98,6 +104,25 @@ class basic_subscription {
   auto receive(Token&& token = default_token{}) {
     return asio::async_initiate<Token, void(std::error_code, value_type)>(
         detail::initiate_receive<Executor, traits>{state_, ex_}, token);
+  }
+
+  /// Waits for at least one event, then takes every event already queued,
+  /// up to `out.size()`, into `out`: one wake-up for a whole batch, where
+  /// receive() costs one per event. Events are in order, from `out[0]`.
+  ///
+  /// @param out where the events go; must stay valid until completion.
+  /// @param token completion token; signature `void(std::error_code, std::size_t n)`:
+  ///   `out[0]` to `out[n - 1]` were assigned. An empty `out` completes at
+  ///   once with n = 0. Errors as for receive(). With no error, n is at
+  ///   least 1 unless try_receive() took the queued events between the
+  ///   wake-up and the completion.
+  ///
+  /// Cancellation: total, partial and terminal while it waits: completes
+  /// with operation_aborted and takes no event.
+  template <typename Token = default_token>
+  auto receive_some(std::span<value_type> out, Token&& token = default_token{}) {
+    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+        detail::initiate_receive_some<Executor, traits>{state_, ex_}, token, out);
   }
 
   /// Takes the next queued event without waiting, if there is one.

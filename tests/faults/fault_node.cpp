@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,7 @@ pg::endpoint parse_endpoint(std::string_view s) {
 void put_be(std::vector<std::uint8_t>& b, std::size_t at, std::uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * (bytes - 1 - i)));
 }
-std::uint64_t get_be(const std::vector<std::uint8_t>& b, std::size_t at, int bytes) {
+std::uint64_t get_be(std::span<const std::uint8_t> b, std::size_t at, int bytes) {
   std::uint64_t v = 0;
   for (int i = 0; i < bytes; ++i) v = (v << 8) | b[at + i];
   return v;

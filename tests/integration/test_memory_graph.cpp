@@ -6,6 +6,7 @@
 
 #include <future>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -55,7 +56,7 @@ struct report {
   bool succeeded() const { return closed && errors.empty(); }
 };
 
-std::string text(const std::vector<std::uint8_t>& v) { return std::string(v.begin(), v.end()); }
+std::string text(std::span<const std::uint8_t> v) { return std::string(v.begin(), v.end()); }
 
 // Waits for the next event of `sub`. The error is the subscription's, or the
 // reason a connection event reports that the link failed or ended.

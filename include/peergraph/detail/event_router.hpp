@@ -10,13 +10,13 @@
 #define PEERGRAPH_DETAIL_EVENT_ROUTER_HPP
 
 #include <peergraph/detail/completion.hpp>
+#include <peergraph/detail/ring.hpp>
 #include <peergraph/events.hpp>
 #include <peergraph/options.hpp>
 
 #include <asio/error.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,7 +33,8 @@ inline std::size_t event_bytes(const any_event& ev) noexcept {
 }
 
 /// One subscription's queue. Lives as long as the subscription object or
-/// the router, whichever is longer.
+/// the router's reference to it (until the graph closes, or the next
+/// subscribe after the subscription closed), whichever is longer.
 class subscription_state {
  public:
   subscription_state(event_mask mask, subscribe_options opts) : mask_(mask), opts_(std::move(opts)) {
@@ -54,26 +55,39 @@ class subscription_state {
     return queue_.size() < opts_.max_events && bytes_ + event_bytes(ev) <= opts_.max_bytes;
   }
 
-  /// Places an event; hands it straight to a waiting receiver if there is one.
-  void push(any_event ev) {
+  /// Places an event; hands it straight to a waiting receiver if there is
+  /// one. A waiting batch receive is woken and takes the event, and those
+  /// placed after it, only once its handler runs (one wake-up per batch).
+  void push(any_event&& ev) {
     if (receiver_) {
       receiver_.complete(std::error_code{}, std::move(ev));
       return;
     }
     bytes_ += event_bytes(ev);
     queue_.push_back(std::move(ev));
+    batch_receiver_.complete(std::error_code{});
   }
 
   std::optional<any_event> pop() {
-    if (queue_.empty()) return std::nullopt;
-    any_event ev = std::move(queue_.front());
+    std::optional<any_event> out;
+    take_front([&out](any_event& ev) { out.emplace(std::move(ev)); });
+    return out;
+  }
+
+  /// Hands the oldest event to `f` (as an lvalue it may move from) and
+  /// removes it; false if the queue is empty. No copy of the event between
+  /// the queue and the application's storage.
+  template <typename F>
+  bool take_front(F&& f) {
+    if (queue_.empty()) return false;
+    bytes_ -= event_bytes(queue_.front());
+    f(queue_.front());
     queue_.pop_front();
-    bytes_ -= event_bytes(ev);
     // Waiting producers resume only once the queue is half empty: waking
     // them for every freed slot would pause and resume a busy connection
     // once per message.
     if (queue_.size() <= opts_.max_events / 2 && bytes_ <= opts_.max_bytes / 2) notify_space();
-    return ev;
+    return true;
   }
 
   /// Parks a receive until an event (or the end) arrives.
@@ -86,7 +100,7 @@ class subscription_state {
       c.complete(asio::error::eof, any_event{});
       return;
     }
-    if (receiver_) {
+    if (receiver_ || batch_receiver_) {
       // Only one receive may wait at a time; the second one is an API misuse.
       c.complete(asio::error::already_started, any_event{});
       return;
@@ -97,6 +111,18 @@ class subscription_state {
 
   void cancel_receive() { receiver_.complete(asio::error::operation_aborted, any_event{}); }
 
+  /// Parks a batch receive until the queue holds an event (or the end): it
+  /// completes with no error and takes the events itself when its handler
+  /// runs, or with eof once closed and empty.
+  void wait_batch(completion<std::error_code> c) {
+    if (!queue_.empty()) return c.complete(std::error_code{});
+    if (closed_) return c.complete(asio::error::eof);
+    if (receiver_ || batch_receiver_) return c.complete(asio::error::already_started);
+    batch_receiver_ = std::move(c);
+    batch_receiver_.on_cancel(
+        [this](asio::cancellation_type) { batch_receiver_.complete(asio::error::operation_aborted); });
+  }
+
   /// Producers run `f` once when this queue has room again (or closes).
   void on_space(std::function<void()> f) { space_waiters_.push_back(std::move(f)); }
 
@@ -104,7 +130,9 @@ class subscription_state {
   void close() {
     if (closed_) return;
     closed_ = true;
+    if (queue_.empty()) queue_.release();
     receiver_.complete(asio::error::eof, any_event{});
+    batch_receiver_.complete(std::error_code{});  // it finds the queue empty and reports eof
     notify_space();
   }
 
@@ -122,10 +150,11 @@ class subscription_state {
 
   event_mask mask_;
   subscribe_options opts_;
-  std::deque<any_event> queue_;
+  ring<any_event> queue_;
   std::size_t bytes_ = 0;
   bool closed_ = false;
   completion<std::error_code, any_event> receiver_;
+  completion<std::error_code> batch_receiver_;
   std::vector<std::function<void()>> space_waiters_;
 };
 
@@ -140,10 +169,7 @@ class event_router {
 
   /// True if some open subscription takes some kind in `kinds`.
   bool wants_any(event_mask kinds) const {
-    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& w) {
-      auto s = w.lock();
-      return s && s->wants_any(kinds);
-    });
+    return std::any_of(subs_.begin(), subs_.end(), [&](const auto& s) { return s->wants_any(kinds); });
   }
 
   /// Places `ev` in every subscription that wants it, or in none: if one of
@@ -154,17 +180,14 @@ class event_router {
     // message, and the common case (one subscriber) then allocates nothing.
     std::size_t last = subs_.size();
     for (std::size_t i = 0; i < subs_.size(); ++i) {
-      auto s = subs_[i].lock();
-      if (!s || !s->wants(ev)) continue;
-      if (!closing_ && !s->has_space_for(ev)) return s;
+      auto& s = *subs_[i];
+      if (!s.wants(ev)) continue;
+      if (!closing_ && !s.has_space_for(ev)) return subs_[i];
       last = i;
     }
-    for (std::size_t i = 0; i < last; ++i) {
-      auto s = subs_[i].lock();
-      if (s && s->wants(ev)) s->push(any_event(ev));
-    }
-    if (last < subs_.size())
-      if (auto s = subs_[last].lock()) s->push(std::move(ev));
+    for (std::size_t i = 0; i < last; ++i)
+      if (subs_[i]->wants(ev)) subs_[i]->push(any_event(ev));
+    if (last < subs_.size()) subs_[last]->push(std::move(ev));
     return nullptr;
   }
 
@@ -175,22 +198,19 @@ class event_router {
 
   void close_all() {
     closing_ = true;
-    for (auto& w : subs_)
-      if (auto s = w.lock()) s->close();
+    for (auto& s : subs_) s->close();
     subs_.clear();
   }
 
  private:
   void prune() {
-    subs_.erase(std::remove_if(subs_.begin(), subs_.end(),
-                               [](const auto& w) {
-                                 auto s = w.lock();
-                                 return !s || s->closed();
-                               }),
-                subs_.end());
+    subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const auto& s) { return s->closed(); }), subs_.end());
   }
 
-  std::vector<std::weak_ptr<subscription_state>> subs_;
+  // Shared, not weak: locking a weak_ptr per subscription and per message
+  // costs two atomic operations each. A subscription's destructor closes
+  // its state, which then takes nothing and is dropped by the next add().
+  std::vector<std::shared_ptr<subscription_state>> subs_;
   bool closing_ = false;
 };
 
@@ -201,7 +221,7 @@ class event_outbox {
  public:
   bool empty() const noexcept { return events_.empty(); }
 
-  void push(any_event ev) { events_.push_back(std::move(ev)); }
+  void push(any_event&& ev) { events_.push_back(std::move(ev)); }
 
   /// Moves events into the router until it is empty or a subscription is
   /// full. When blocked, `resume` runs once that subscription has space; the
@@ -216,6 +236,9 @@ class event_outbox {
       }
       events_.pop_front();
     }
+    // Events wait here only at a link's start and end, or behind a full
+    // subscription: an idle link keeps no block for them.
+    events_.release();
     return true;
   }
 
@@ -247,7 +270,7 @@ class event_outbox {
     });
   }
 
-  std::deque<any_event> events_;
+  ring<any_event> events_;
   bool waiting_ = false;
 };
 

@@ -100,6 +100,16 @@ struct initiate_flush : connection_initiation<Executor, Transport> {
 };
 
 template <typename Executor, typename Transport>
+struct initiate_wait_room : connection_initiation<Executor, Transport> {
+  template <typename Handler>
+  void operator()(Handler&& h) const {
+    if (!this->impl) return this->complete_empty(std::forward<Handler>(h));
+    this->impl->wait_room(typename connection_initiation<Executor, Transport>::plain_completion(
+        std::forward<Handler>(h), this->impl->get_executor()));
+  }
+};
+
+template <typename Executor, typename Transport>
 struct initiate_close : connection_initiation<Executor, Transport> {
   template <typename Handler>
   void operator()(Handler&& h) const {
@@ -157,6 +167,12 @@ template <typename ConstBufferSequence>
 std::error_code basic_connection<Executor, Transport>::try_send(const guid& type, const ConstBufferSequence& data) {
   if (!impl_) return errc::connection_not_found;
   return impl_->try_enqueue(type, data);
+}
+
+template <typename Executor, typename Transport>
+std::error_code basic_connection<Executor, Transport>::try_send(const guid& type, std::vector<std::uint8_t>&& data) {
+  if (!impl_) return errc::connection_not_found;
+  return impl_->try_enqueue(type, std::move(data));
 }
 
 template <typename Executor, typename Transport>

@@ -23,6 +23,16 @@ auto subscription_traits<Events...>::convert(any_event&& ev) -> value_type {
       std::move(ev));
 }
 
+template <typename... Events>
+void subscription_traits<Events...>::assign(value_type& dst, any_event& ev) {
+  if constexpr (sizeof...(Events) == 1) {
+    using E = value_type;
+    if (auto* e = std::get_if<E>(&ev)) dst = std::move(*e);
+  } else {
+    dst = convert(std::move(ev));
+  }
+}
+
 template <typename Executor, typename Traits>
 struct initiate_receive {
   std::shared_ptr<subscription_state> state;
@@ -49,6 +59,43 @@ struct initiate_receive {
                                              });
     if (!state) return c.complete(asio::error::eof, any_event{});
     state->wait(std::move(c));
+  }
+};
+
+/// Moves up to `out.size()` queued events into `out`; returns how many.
+template <typename Traits>
+std::size_t take_batch(subscription_state& state, std::span<typename Traits::value_type> out) {
+  std::size_t n = 0;
+  while (n < out.size() && state.take_front([&](any_event& ev) { Traits::assign(out[n], ev); })) ++n;
+  return n;
+}
+
+template <typename Executor, typename Traits>
+struct initiate_receive_some {
+  std::shared_ptr<subscription_state> state;
+  Executor ex;
+
+  using executor_type = Executor;
+  executor_type get_executor() const noexcept { return ex; }
+
+  template <typename Handler>
+  void operator()(Handler&& handler, std::span<typename Traits::value_type> out) const {
+    if (out.empty() || (state && state->size() != 0)) {
+      const std::size_t n = state ? take_batch<Traits>(*state, out) : 0;
+      return post_completion(std::forward<Handler>(handler), ex, direct_invoke{}, std::error_code{}, n);
+    }
+    // The events are taken when the handler runs, not when the first one
+    // arrives: those that arrived meanwhile come in the same batch.
+    completion<std::error_code> c(std::forward<Handler>(handler), ex, [s = state, out](auto&& h, std::error_code ec) {
+      std::size_t n = 0;
+      if (!ec && s) {
+        n = take_batch<Traits>(*s, out);
+        if (n == 0 && s->closed()) ec = asio::error::eof;
+      }
+      std::move(h)(ec, n);
+    });
+    if (!state) return c.complete(asio::error::eof);
+    state->wait_batch(std::move(c));
   }
 };
 

@@ -172,6 +172,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
   }
 
   void become_established() {
+    handshake_.finish();
     this->phase_ = phase::established;
     this->link_.established = true;
     this->last_rx_ = this->last_tx_ = link::clock::now();
@@ -192,7 +193,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
         if (auto ec = protocol::decode(frame, v)) return end(ec, ending::abort);
         if (v.type == protocol::ping_type) return;  // liveness only; last_rx_ is already updated
         return this->emit(incoming_data_event{this->link_.id, this->link_.remote_node, this->link_.remote_peer, v.type,
-                                              std::vector<std::uint8_t>(v.payload.begin(), v.payload.end())});
+                                              payload(v.payload)});
       }
       case message_type::disconnect: {
         protocol::disconnect d;

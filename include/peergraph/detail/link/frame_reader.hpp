@@ -3,15 +3,14 @@
 // Sans-I/O: the link reads into prepare(), reports the bytes with commit(),
 // then takes frames with next() until it says need_more. A PT2PT message
 // above the large-payload threshold is not buffered: next() gives its type
-// and a vector for its payload, the bytes already buffered copied in, and
-// the link reads the rest straight into that vector (large_rest()).
+// and a payload for it, the bytes already buffered copied in, and the link
+// reads the rest straight into that payload (large_rest()).
 //
-// A header only announces a size, so the vector is not filled up to that
-// size at once: its address space is reserved, and it grows by at most
-// max_read_size ahead of the bytes that have arrived, so a peer that
-// announces 16 MiB and sends nothing costs the node a read's worth of
-// resident memory (pages are touched as they fill), and the growth never
-// moves what has arrived (the capacity is there). That growth is taken from
+// A header only announces a size. The payload's block is allocated at that
+// size but never zero-filled, so its pages become resident only as reads
+// fill them: a peer that announces 16 MiB and sends nothing costs the node
+// a read's worth of resident memory. Each read is offered at most
+// max_read_size bytes past what has arrived, and that growth is taken from
 // the graph's receive_budget, so links together cannot hold more than it in
 // unfinished messages. A frame read through the buffer grows the buffer only
 // as its bytes arrive (prepare() doubles a full buffer).
@@ -20,6 +19,7 @@
 
 #include <peergraph/detail/link/receive_budget.hpp>
 #include <peergraph/guid.hpp>
+#include <peergraph/payload.hpp>
 #include <peergraph/protocol/frame.hpp>
 #include <peergraph/protocol/pt2pt.hpp>
 
@@ -114,12 +114,12 @@ class frame_reader {
   /// bytes, made ready just before they are read. Empty when the budget has
   /// no room for them: the link must end (receive_budget_exceeded).
   asio::mutable_buffer large_rest() {
-    if (large_have_ == large_.size()) {
+    if (large_have_ == large_ready_) {
       const auto next = std::min(large_total_, large_have_ + max_read_size);
-      if (!charge(next - large_.size())) return {};
-      large_.resize(next);
+      if (!charge(next - large_ready_)) return {};
+      large_ready_ = next;
     }
-    return asio::buffer(large_.data() + large_have_, large_.size() - large_have_);
+    return asio::buffer(large_.data() + large_have_, large_ready_ - large_have_);
   }
   /// `n` bytes of the large payload arrived in large_rest(); true once it is complete.
   bool large_commit(std::size_t n) noexcept {
@@ -127,11 +127,11 @@ class frame_reader {
     return large_have_ == large_total_;
   }
   /// Bytes of storage the large payload holds now (made ready, not merely announced).
-  std::size_t large_committed() const noexcept { return large_.size(); }
+  std::size_t large_committed() const noexcept { return large_ready_; }
   /// The large payload, complete; the reader forgets it.
-  std::vector<std::uint8_t> take_large(guid& type) {
+  payload take_large(guid& type) {
     type = large_type_;
-    large_have_ = 0;
+    large_have_ = large_ready_ = 0;
     release();
     return std::move(large_);
   }
@@ -148,20 +148,22 @@ class frame_reader {
   std::size_t buffered() const noexcept { return end_ - begin_; }
 
  private:
-  // Frames above this size are read straight into the payload's own vector.
-  std::size_t large_threshold() const noexcept { return 4 * floor_; }
+  // Frames above this size are read straight into the payload's own block.
+  // Not tied to a small floor: medium messages in a stream are cheaper
+  // read many at once through the buffer than one read each.
+  static constexpr std::size_t min_large = 16 * 1024;
+  std::size_t large_threshold() const noexcept { return std::max(4 * floor_, min_large); }
 
   void begin_large(const protocol::header& h, const guid& type, std::span<const std::uint8_t> avail) {
     large_type_ = type;
     large_total_ = h.size - protocol::pt2pt_header_size;
-    large_.reserve(large_total_);
-    large_have_ = std::min(avail.size() - protocol::pt2pt_header_size, large_total_);
+    large_ = payload::for_overwrite(large_total_);
+    large_have_ = large_ready_ = std::min(avail.size() - protocol::pt2pt_header_size, large_total_);
     // Already in memory, in the read buffer: taken even past the budget.
     if (budget_) {
       budget_->force(large_have_);
       charged_ += large_have_;
     }
-    large_.resize(large_have_);
     std::memcpy(large_.data(), avail.data() + protocol::pt2pt_header_size, large_have_);
     begin_ += protocol::pt2pt_header_size + large_have_;
     if (begin_ == end_) begin_ = end_ = 0;
@@ -191,8 +193,9 @@ class frame_reader {
   std::size_t end_ = 0;
   std::size_t target_ = 0;
   std::size_t offered_ = 0;
-  std::vector<std::uint8_t> large_;
-  std::size_t large_have_ = 0;
+  payload large_;
+  std::size_t large_have_ = 0;   // bytes arrived
+  std::size_t large_ready_ = 0;  // bytes offered to reads (and charged)
   std::size_t large_total_ = 0;
   guid large_type_;
   receive_budget* budget_;

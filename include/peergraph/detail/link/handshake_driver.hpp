@@ -158,6 +158,13 @@ class handshake_driver {
                                                                                       : nullptr;
   }
 
+  /// The link is established: the handshake's state (its configuration,
+  /// the peer's request) is no longer needed, and an idle link keeps it.
+  void finish() noexcept {
+    initiator_.reset();
+    responder_.reset();
+  }
+
  private:
   std::optional<protocol::initiator> initiator_;
   std::optional<protocol::responder> responder_;

@@ -93,13 +93,32 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
 
   /// Queues one message only if the queue is at or below the high-water
   /// mark (basic_connection::try_send); asio::error::would_block if not.
+  /// The write starts from a handler posted once per burst, so messages
+  /// queued before the caller yields leave together (or at once, when a
+  /// coalescing segment's worth is waiting).
   template <typename Payload>
   std::error_code try_enqueue(const guid& type, Payload&& payload) {
     if (phase_ != phase::established) return errc::connection_not_found;
     if (send_path::payload_size(payload) > graph_->options().max_message_size) return errc::max_message_size_exceeded;
     if (sends_.queued() > graph_->options().send_high_water) return asio::error::would_block;
-    bool full = false;
-    return enqueue(type, std::forward<Payload>(payload), false, full);
+    sends_.queue_message(type, std::forward<Payload>(payload));
+    if (sends_.segment_waiting()) return start_write(), std::error_code{};
+    if (!write_posted_ && !sends_.writing()) {
+      write_posted_ = true;
+      asio::post(ex_, [self = this->shared_from_this()] {
+        self->write_posted_ = false;
+        self->start_write();
+      });
+    }
+    return {};
+  }
+
+  /// Completes once the queue has room for try_send (at once when it has;
+  /// else once it has drained to graph_options::send_low_water).
+  void wait_room(plain_completion op) {
+    if (phase_ != phase::established) return op.complete(errc::connection_not_found);
+    if (sends_.queued() <= graph_->options().send_high_water) return op.complete(std::error_code{});
+    park_send(std::move(op));
   }
 
   /// A send that found the queue above the high-water mark waits here until
@@ -334,7 +353,8 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
   frame_reader reader_;
   bool reading_ = false;
   bool input_paused_ = false;
-  bool overflowing_ = false;  // the backlog limit was hit; the link is ending
+  bool overflowing_ = false;   // the backlog limit was hit; the link is ending
+  bool write_posted_ = false;  // a try_send posted the start of the next write
   send_path sends_;
   control_backlog control_;    // the graph-level part of what sends_ holds
   std::uint64_t written_ = 0;  // bytes written to the stream so far

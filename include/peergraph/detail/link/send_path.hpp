@@ -20,7 +20,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <system_error>
@@ -47,20 +46,24 @@ class send_path {
   }
 
   /// Queues one PT2PT message: a vector is taken over, the buffers of a
-  /// buffer sequence are copied, one after the other, as one payload.
+  /// buffer sequence are copied, one after the other, as one payload. The
+  /// header is encoded where it is sent from.
   template <typename Payload>
   void queue_message(const guid& type, Payload&& payload) {
-    std::array<std::uint8_t, protocol::pt2pt_header_size> head;
-    protocol::encode_pt2pt_header(type, payload_size(payload), head);
-    wq_.append_copy(head);
+    const auto size = payload_size(payload);
+    const auto head = [&type, size](std::span<std::uint8_t> out) {
+      protocol::encode_pt2pt_header(
+          type, size, std::span<std::uint8_t, protocol::pt2pt_header_size>(out.data(), protocol::pt2pt_header_size));
+    };
     if constexpr (std::is_same_v<std::decay_t<Payload>, std::vector<std::uint8_t>>) {
-      wq_.append_owned(std::move(payload));
-    } else {
-      const auto end = asio::buffer_sequence_end(payload);
-      for (auto it = asio::buffer_sequence_begin(payload); it != end; ++it) {
-        const asio::const_buffer b(*it);
-        wq_.append_copy(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(b.data()), b.size()));
+      if (size > write_queue::copy_threshold) {
+        wq_.append_framed(protocol::pt2pt_header_size, head, asio::const_buffer{});
+        wq_.append_owned(std::move(payload));
+      } else {
+        wq_.append_framed(protocol::pt2pt_header_size, head, asio::buffer(payload));
       }
+    } else {
+      wq_.append_framed(protocol::pt2pt_header_size, head, payload);
     }
   }
 
@@ -139,7 +142,8 @@ class send_path {
   }
 
  private:
-  using waiter_list = std::deque<std::pair<std::uint64_t, plain_completion>>;
+  // A vector, not a deque: an empty deque allocates, and a link has three lists.
+  using waiter_list = std::vector<std::pair<std::uint64_t, plain_completion>>;
 
   void park(waiter_list& list, plain_completion op, std::weak_ptr<void> anchor) {
     const auto ticket = ++next_ticket_;
@@ -158,7 +162,7 @@ class send_path {
   }
 
   static void release(waiter_list& list, std::error_code ec) {
-    if (list.empty()) return;  // the common case; moving a deque allocates
+    if (list.empty()) return;
     auto all = std::move(list);
     list.clear();
     for (auto& [ticket, op] : all) op.complete(ec);

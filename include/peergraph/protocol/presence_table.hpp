@@ -67,6 +67,12 @@ class presence_table {
     /// Most bytes the entries take (each: about 40 bytes, plus its strings
     /// and 18 bytes per address).
     std::size_t max_bytes = 4 * 1024 * 1024;
+    /// A synchronization answer carries the tombstones younger than this,
+    /// at most max_sync_tombstones of them (the newest): enough to stop a
+    /// copy still travelling, without sending a new link the whole history
+    /// of churn.
+    std::chrono::milliseconds sync_tombstone_window{30'000};
+    std::size_t max_sync_tombstones = 512;
   };
 
   /// Where an entry came from.
@@ -217,12 +223,28 @@ class presence_table {
     return out;
   }
 
-  /// The node ids of every entry, tombstones included.
-  std::vector<std::uint64_t> node_ids() const {
+  /// What a synchronization answer carries at `now`: every present entry,
+  /// then the recent tombstones (limits::sync_tombstone_window and
+  /// max_sync_tombstones), newest first.
+  std::vector<std::uint64_t> sync_ids(time_point now) const {
     std::vector<std::uint64_t> out;
-    out.reserve(store_.size());
-    for (std::size_t i = 0; i < store_.capacity(); ++i)
-      if (const auto& s = store_.at(i); s.node != 0) out.push_back(s.node);
+    out.reserve(live_);
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> recent;  // (expires, node)
+    // A tombstone's expiry is its deletion time plus the hold.
+    const auto window = std::min(limits_.sync_tombstone_window, limits_.tombstone_hold);
+    const std::int64_t young_after = now.count() - window.count() + limits_.tombstone_hold.count();
+    for (std::size_t i = 0; i < store_.capacity(); ++i) {
+      const auto& s = store_.at(i);
+      if (s.node == 0) continue;
+      if (!s.deleted)
+        out.push_back(s.node);
+      else if (time_of(s.expires) > young_after)
+        recent.emplace_back(s.expires, s.node);
+    }
+    const auto keep = std::min(recent.size(), limits_.max_sync_tombstones);
+    std::partial_sort(recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(keep), recent.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = 0; i < keep; ++i) out.push_back(recent[i].second);
     return out;
   }
 

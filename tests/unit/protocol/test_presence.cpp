@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -405,4 +406,35 @@ TEST_CASE("presence table: agrees with a plain model under random adds, deletion
   CHECK(t.size() == model.size());
   CHECK(t.live() == live);
   CHECK(t.snapshot(std::chrono::milliseconds(now), true).size() == model.size());
+}
+
+TEST_CASE("presence table: a synchronization carries recent tombstones only, and a bounded number",
+          "[presence][table][sync]") {
+  pp::presence_table::limits l{100, 300'000ms, 3'600'000ms};
+  l.sync_tombstone_window = 30'000ms;
+  l.max_sync_tombstones = 3;
+  pp::presence_table t(l);
+  const auto remove = [&t](std::uint64_t id, std::chrono::milliseconds at) {
+    auto e = sample(id, 1);
+    t.apply(e, at);
+    e.version = 2;
+    e.deleted = true;
+    REQUIRE(t.apply(e, at).what == pp::presence_table::result::removed);
+  };
+  t.apply(sample(1, 1), 0ms);
+  t.apply(sample(2, 1), 0ms);
+  remove(10, 0ms);       // long gone by the time of the answer
+  remove(11, 50'000ms);  // recent
+  remove(12, 51'000ms);
+  remove(13, 52'000ms);
+  remove(14, 53'000ms);  // four recent ones, three allowed: 11 is left out
+
+  auto ids = t.sync_ids(60'000ms);
+  REQUIRE(ids.size() == 5);
+  CHECK(std::count(ids.begin(), ids.end(), 1) == 1);
+  CHECK(std::count(ids.begin(), ids.end(), 2) == 1);
+  CHECK(std::vector<std::uint64_t>(ids.begin() + 2, ids.end()) == std::vector<std::uint64_t>{14, 13, 12});
+  // Every tombstone is still held (it stops stale copies) even when not sent.
+  CHECK(t.size() == 7);
+  CHECK(t.apply(sample(10, 1), 60'000ms).what == pp::presence_table::result::stale);
 }

@@ -112,7 +112,7 @@ class engine {
           return {};
         }
         ++state_.stats().solicits_answered;
-        answers_.start(l.id, presence_.sync_order());
+        answers_.start(l.id, presence_.sync_order(now));
         bool done = false;
         out.send(l.id, [&](std::vector<std::uint8_t>& b) {
           if (state_.properties_version() > 0) {

@@ -142,14 +142,14 @@ class presence_engine {
   }
 
   /// The presence part of a synchronization for a neighbor is this node's
-  /// own record (append_own_sync), then every record held, tombstones
-  /// included, one at a time (append_sync_record) over sync_order().
+  /// own record (append_own_sync), then every present record and the
+  /// recent tombstones, one at a time (append_sync_record) over sync_order().
   void append_own_sync(node_state& st, std::vector<std::uint8_t>& bytes) const {
     if (version_ == 0) return;
     protocol::encode(protocol::flood{true, own_entry(st, !published_)}, bytes);
     ++st.stats().sync_records_sent;
   }
-  std::vector<std::uint64_t> sync_order() const { return table_.node_ids(); }
+  std::vector<std::uint64_t> sync_order(ms now) const { return table_.sync_ids(now); }
   /// Appends the record of `node` as it is at `now`, if it is still held.
   void append_sync_record(node_state& st, std::uint64_t node, ms now, std::vector<std::uint8_t>& bytes) const {
     auto e = table_.for_forwarding(node, now);

@@ -224,14 +224,16 @@ class event_outbox {
   void push(any_event&& ev) { events_.push_back(std::move(ev)); }
 
   /// Moves events into the router until it is empty or a subscription is
-  /// full. When blocked, `resume` runs once that subscription has space; the
-  /// caller passes something that keeps the owner alive and pumps again.
+  /// full. When blocked, the function `make_resume()` returns runs once that
+  /// subscription has space: the caller's factory makes something that
+  /// keeps the owner alive and pumps again. It is called only when the
+  /// outbox has to wait, so the common case copies no shared_ptr.
   /// Returns true when the outbox is empty.
-  template <typename Resume>
-  bool pump(event_router& router, Resume&& resume) {
+  template <typename MakeResume>
+  bool pump(event_router& router, MakeResume&& make_resume) {
     while (!events_.empty()) {
       if (auto full = router.try_deliver(events_.front())) {
-        wait_for(*full, std::forward<Resume>(resume));
+        wait_for(*full, make_resume);
         return false;
       }
       events_.pop_front();
@@ -244,27 +246,27 @@ class event_outbox {
 
   /// Hands `ev` to the router, or keeps it (in order) if events are already
   /// waiting or a subscription is full. Returns true if it was delivered.
-  template <typename Resume>
-  bool deliver(event_router& router, any_event&& ev, Resume&& resume) {
+  template <typename MakeResume>
+  bool deliver(event_router& router, any_event&& ev, MakeResume&& make_resume) {
     if (events_.empty()) {
       auto full = router.try_deliver(ev);
       if (!full) return true;
       events_.push_back(std::move(ev));
-      wait_for(*full, std::forward<Resume>(resume));
+      wait_for(*full, make_resume);
       return false;
     }
     events_.push_back(std::move(ev));
-    return pump(router, std::forward<Resume>(resume));
+    return pump(router, make_resume);
   }
 
   bool waiting() const noexcept { return waiting_; }
 
  private:
-  template <typename Resume>
-  void wait_for(subscription_state& full, Resume&& resume) {
+  template <typename MakeResume>
+  void wait_for(subscription_state& full, MakeResume& make_resume) {
     if (waiting_) return;
     waiting_ = true;
-    full.on_space([this, r = std::forward<Resume>(resume)] {
+    full.on_space([this, r = make_resume()] {
       waiting_ = false;
       r();
     });

@@ -336,8 +336,9 @@ class graph_impl : public std::enable_shared_from_this<graph_impl<Executor, Tran
   }
 
   void pump() {
-    auto self = this->shared_from_this();
-    outbox_.pump(router_, [self] { asio::post(self->ex_, [self] { self->pump(); }); });
+    outbox_.pump(router_, [this] {
+      return [self = this->shared_from_this()] { asio::post(self->ex_, [self] { self->pump(); }); };
+    });
   }
 
   Executor ex_;

@@ -86,6 +86,21 @@ inline void encode_pt2pt_header(const guid& type, std::size_t payload_size, std:
                       std::span<std::uint8_t, pt2pt_header_size>(out.data() + at, pt2pt_header_size));
 }
 
+/// Decodes a PT2PT frame whose common header next_frame() has already
+/// checked (its type is PT2PT and `msg` is exactly the size it states):
+/// the receive path's form of decode(), which does not check the header a
+/// second time. The data offset rule is the same.
+inline std::error_code decode_checked(std::span<const std::uint8_t> msg, pt2pt_view& m) noexcept {
+  if (msg.size() < pt2pt_header_size) return error::truncated_message;
+  const std::size_t offset = std::size_t{msg[header_size]} | std::size_t{msg[header_size + 1]} << 8;
+  if (offset < pt2pt_header_size || offset > msg.size()) return error::malformed_message;
+  guid::bytes_type b;
+  std::copy_n(msg.data() + 12, b.size(), b.begin());
+  m.type = guid::from_windows_bytes(b);
+  m.payload = msg.subspan(offset);
+  return {};
+}
+
 /// Decodes a complete PT2PT frame.
 inline std::error_code decode(std::span<const std::uint8_t> msg, pt2pt_view& m) {
   if (auto ec = detail::check_frame(msg, message_type::pt2pt, pt2pt_header_size)) return ec;

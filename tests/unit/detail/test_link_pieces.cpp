@@ -86,8 +86,10 @@ TEST_CASE("the frame reader refuses an oversized or malformed header before buff
 }
 
 TEST_CASE("a large PT2PT payload is handed out for reading in place", "[link][reader]") {
-  pl::frame_reader r(64);  // large means above 4 x 64 bytes
-  const auto m = pt2pt(1000, 0xAB);
+  // Large means above 16 KiB (and above four times the read size).
+  pl::frame_reader r(64);
+  constexpr std::size_t size = 20'000;
+  const auto m = pt2pt(size, 0xAB);
   auto room = r.prepare();
   const auto first = std::min<std::size_t>(room.size(), 100);
   std::memcpy(room.data(), m.data(), first);
@@ -95,14 +97,20 @@ TEST_CASE("a large PT2PT payload is handed out for reading in place", "[link][re
   const auto s = r.next(1 << 20, true);
   REQUIRE(s.kind == pl::frame_reader::step::large);
   auto rest = r.large_rest();
-  CHECK(rest.size() == 1000 - (first - pp::pt2pt_header_size));
+  CHECK(rest.size() == size - (first - pp::pt2pt_header_size));
   std::memcpy(rest.data(), m.data() + first, rest.size());
   CHECK(r.large_commit(rest.size()));
   pg::guid type;
   const auto payload = r.take_large(type);
   CHECK(type == data_type);
-  CHECK(payload == bytes(1000, 0xAB));
-  // Without large_ok the same message is buffered whole.
+  CHECK(payload == bytes(size, 0xAB));
+  // Below the threshold, or without large_ok, a message is buffered whole.
+  pl::frame_reader small(64);
+  const auto m2 = pt2pt(1000, 0xCD);
+  auto room2 = small.prepare();
+  std::memcpy(room2.data(), m2.data(), room2.size());
+  small.commit(room2.size());
+  CHECK(small.next(1 << 20, true).kind == pl::frame_reader::step::need_more);
   pl::frame_reader whole(64);
   CHECK(feed(whole, m, 100) == std::vector<bytes>{m});
 }

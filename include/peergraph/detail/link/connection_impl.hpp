@@ -190,7 +190,7 @@ class connection_impl final : public link::link_base<Executor, Transport> {
     switch (h.type) {
       case message_type::pt2pt: {
         protocol::pt2pt_view v;
-        if (auto ec = protocol::decode(frame, v)) return end(ec, ending::abort);
+        if (auto ec = protocol::decode_checked(frame, v)) return end(ec, ending::abort);
         if (v.type == protocol::ping_type) return;  // liveness only; last_rx_ is already updated
         return this->emit(incoming_data_event{this->link_.id, this->link_.remote_node, this->link_.remote_peer, v.type,
                                               payload(v.payload)});

@@ -315,11 +315,11 @@ class link_base : public std::enable_shared_from_this<link_base<Executor, Transp
 
   void emit(any_event ev) {
     // Straight into the router when nothing is waiting: no queueing per message.
-    if (outbox_.deliver(graph_->router(), std::move(ev), resume_pump())) resume_input();
+    if (outbox_.deliver(graph_->router(), std::move(ev), [this] { return resume_pump(); })) resume_input();
   }
 
   void pump() {
-    if (outbox_.pump(graph_->router(), resume_pump())) resume_input();
+    if (outbox_.pump(graph_->router(), [this] { return resume_pump(); })) resume_input();
   }
 
   auto resume_pump() {

@@ -49,7 +49,10 @@ inline constexpr auto ping_type =
 
 // The systems, as they appear in the JSON output.
 inline constexpr const char* peergraph_system = "peergraph";
+inline constexpr const char* peergraph_try_system = "peergraph-try";
+inline constexpr const char* peergraph_owned_system = "peergraph-owned";
 inline constexpr const char* asio_system = "asio";
+inline constexpr const char* asio_bytes_system = "asio-bytes";
 inline constexpr const char* zeromq_system = "zeromq";
 
 struct config {
@@ -61,6 +64,8 @@ struct config {
   std::string scenario;
   std::string system;
   std::size_t size = 0;
+  // stream: messages per repetition, instead of a calibrated count.
+  std::uint64_t count = 0;
 };
 
 // One measured figure. Scenario, system and metric follow the JSON schema
@@ -138,6 +143,9 @@ inline void verify(const std::uint8_t* data, std::size_t got_size, std::uint64_t
 inline void verify(const bytes& payload, std::uint64_t seq, std::size_t size) {
   verify(payload.data(), payload.size(), seq, size);
 }
+inline void verify(const pg::payload& payload, std::uint64_t seq, std::size_t size) {
+  verify(payload.data(), payload.size(), seq, size);
+}
 
 // Ends the program: a coroutine that is still running may refer to the
 // frame the error leaves, so there is no unwinding past it.
@@ -194,6 +202,7 @@ awaitable<void> run_events(context& ctx);       // events.cpp
 awaitable<void> run_idle_memory(context& ctx);  // idle_memory.cpp
 awaitable<void> run_presence(context& ctx);     // presence.cpp
 awaitable<void> run_scale(context& ctx);        // scale.cpp
+awaitable<void> run_multicore(context& ctx);    // multicore.cpp
 
 }  // namespace bench
 

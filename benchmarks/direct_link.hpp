@@ -40,12 +40,16 @@ inline awaitable<void> close_link(direct_link& l) {
   l.bob.close();
 }
 
+// How a stream repetition sends: one `co_await send` per message (copying
+// or taking vectors over), or try_send with wait_writable when the queue is
+// full, received with receive_some.
+enum class send_mode { awaited, owned, try_send };
+
 // One stream repetition on `conn`, received from `sub` (stream.cpp): `count`
-// messages of `size` bytes, each a separate `co_await send`; returns the
-// seconds from the first send to the last message received. `owned` sends
-// vectors taken over by the connection instead of copies.
+// messages of `size` bytes; returns the seconds from the first send to the
+// last message received.
 awaitable<double> pg_stream_once(pg::connection& conn, data_sub& sub, std::size_t size, std::uint64_t count,
-                                 bool owned);
+                                 send_mode mode);
 
 }  // namespace bench
 

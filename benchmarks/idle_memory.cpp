@@ -12,8 +12,8 @@
 // subscribes to events, no handle to a connection is kept.
 //
 // asio: the same count of TCP connections, each end a socket plus a
-// coroutine parked in async_read_some on a 4 KiB buffer (peergraph's
-// default graph_options::read_buffer_size): an idle framed reader.
+// coroutine parked in async_read_some on a buffer the size of peergraph's
+// default graph_options::read_buffer_size (1 KiB): an idle framed reader.
 //
 // Kernel socket buffers are not user-space memory and are not counted.
 // ZeroMQ is not measured here.
@@ -71,7 +71,7 @@ awaitable<double> pg_bytes_per_end(asio::io_context& io, int n) {
 }
 
 struct raw_end {
-  explicit raw_end(asio::io_context& io) : socket(io), buffer(4096) {}
+  explicit raw_end(asio::io_context& io) : socket(io), buffer(pg::graph_options{}.read_buffer_size) {}
   tcp::socket socket;
   std::vector<std::uint8_t> buffer;
 };

@@ -2,7 +2,7 @@
 // plain Asio baseline and ZeroMQ in the same run (docs/benchmarks.md).
 //
 //   peergraph-bench [--quick] [--json FILE] [--reps N] [--seconds S]
-//                   [--scenario NAME] [--system peergraph|peergraph-owned|asio|zeromq] [--size N]
+//                   [--scenario NAME] [--system NAME] [--size N]
 //
 // Each scenario runs on an io_context of its own, on this thread; every
 // figure is the median of --reps repetitions (default 5). --quick runs one
@@ -24,18 +24,21 @@ struct scenario {
 };
 
 // The scenarios, in the order they run.
-constexpr std::array<scenario, 8> scenarios{{
+constexpr std::array<scenario, 9> scenarios{{
     {"stream", run_stream},
     {"pingpong", run_pingpong},
     {"connect", run_connect},
     {"open_direct", run_open_direct},
     {"events", run_events},
+    {"multicore", run_multicore},
     {"idle_memory", run_idle_memory},
     {"presence", run_presence},
     {"scale", run_scale},
 }};
 
-bool is_schema_system(const std::string& s) { return s == peergraph_system || s == asio_system || s == zeromq_system; }
+// The baselines; every other system is a way of using peergraph, with a row
+// of its own in the table.
+bool is_baseline(const std::string& s) { return s == asio_system || s == asio_bytes_system || s == zeromq_system; }
 
 void run_scenario(const scenario& s, const config& cfg, std::vector<figure>& out) {
   const auto t0 = clock_type::now();
@@ -83,7 +86,7 @@ std::string format_value(const std::string& metric, double v) {
   if (metric == "bytes_per_conn" || metric == "heap_bytes_per_node" || metric == "rss_bytes_per_node")
     return fmt::format("{:.0f} B", v);
   if (metric == "converge_s" || metric == "build_s") return fmt::format("{:.3f} s", v);
-  if (metric == "flood_msgs_per_link") return fmt::format("{:.2f}", v);
+  if (metric == "flood_msgs_per_link" || metric == "scaling") return fmt::format("{:.2f}", v);
   return fmt::format("{:.1f} us", v);
 }
 
@@ -99,7 +102,15 @@ void print_table(const std::vector<figure>& all) {
   };
   std::vector<row> rows;
   for (const auto& f : all) {
-    const std::string system = f.system == "peergraph-owned" ? f.system : peergraph_system;
+    if (is_baseline(f.system) && f.system != asio_system && f.system != zeromq_system) {
+      // A baseline with no peergraph counterpart (the unframed byte stream) gets a row of its own.
+      const bool seen = std::any_of(rows.begin(), rows.end(), [&](const row& r) {
+        return r.scenario == f.scenario && r.system == f.system && r.metric == f.metric && r.size == f.size;
+      });
+      if (!seen) rows.push_back({f.scenario, f.system, f.metric, f.size});
+      continue;
+    }
+    const std::string system = is_baseline(f.system) ? std::string(peergraph_system) : f.system;
     const bool seen = std::any_of(rows.begin(), rows.end(), [&](const row& r) {
       return r.scenario == f.scenario && r.system == system && r.metric == f.metric && r.size == f.size;
     });
@@ -109,12 +120,14 @@ void print_table(const std::vector<figure>& all) {
              "asio", "zeromq", "pg/asio", "pg/zmq");
   fmt::print("{}\n", std::string(108, '-'));
   for (const auto& r : rows) {
-    const auto* p = find(all, r.scenario, r.system, r.size, r.metric);
-    const auto* a = find(all, r.scenario, asio_system, r.size, r.metric);
-    const auto* z = find(all, r.scenario, zeromq_system, r.size, r.metric);
-    const auto label = r.system == peergraph_system ? r.scenario : r.scenario + " (owned send)";
+    const bool baseline_row = is_baseline(r.system);
+    const auto* p = baseline_row ? nullptr : find(all, r.scenario, r.system, r.size, r.metric);
+    const auto* a = find(all, r.scenario, baseline_row ? r.system : asio_system, r.size, r.metric);
+    const auto* z = baseline_row ? nullptr : find(all, r.scenario, zeromq_system, r.size, r.metric);
+    const auto label = r.system == peergraph_system ? r.scenario : r.scenario + " (" + r.system + ")";
     const auto size = !r.size                                               ? std::string("-")
                       : (r.scenario == "presence" || r.scenario == "scale") ? fmt::format("{} n", r.size)
+                      : r.scenario == "multicore"                           ? fmt::format("{} thr", r.size)
                                                                             : size_name(r.size);
     const auto show = [&r](const figure* f) { return f ? format_value(r.metric, f->value) : std::string("-"); };
     fmt::print("{:<24} {:>7} {:<15} {:>13} {:>13} {:>13} {:>8} {:>8}\n", label, size, r.metric, show(p), show(a),
@@ -129,9 +142,8 @@ bool write_json(const std::string& path, const std::vector<figure>& all) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
   for (const auto& x : all)
-    if (is_schema_system(x.system))
-      fmt::print(f, "{{\"scenario\":\"{}\",\"system\":\"{}\",\"size\":{},\"metric\":\"{}\",\"value\":{}}}\n",
-                 x.scenario, x.system, x.size, x.metric, x.value);
+    fmt::print(f, "{{\"scenario\":\"{}\",\"system\":\"{}\",\"size\":{},\"metric\":\"{}\",\"value\":{}}}\n", x.scenario,
+               x.system, x.size, x.metric, x.value);
   return std::fclose(f) == 0;
 }
 
@@ -147,8 +159,10 @@ void usage(std::FILE* to) {
   fmt::print(
       to,
       "\n"
-      "  --system NAME     only this system: peergraph, peergraph-owned, asio, zeromq\n"
-      "  --size N          only this message size in bytes (stream, pingpong) or node count (presence, scale)\n");
+      "  --system NAME     only this system: peergraph, peergraph-try, peergraph-owned,\n"
+      "                    asio, asio-bytes, zeromq\n"
+      "  --size N          only this message size in bytes (stream, pingpong) or node count (presence, scale)\n"
+      "  --count N         stream: exactly N messages per repetition, no calibration (for instruction counts)\n");
 }
 
 }  // namespace
@@ -172,6 +186,8 @@ int main(int argc, char** argv) {
       cfg.scenario = argv[++i];
     } else if (arg == "--system" && has_value) {
       cfg.system = argv[++i];
+    } else if (arg == "--count" && has_value) {
+      cfg.count = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--size" && has_value) {
       cfg.size = static_cast<std::size_t>(std::strtoull(argv[++i], nullptr, 10));
     } else if (arg == "--help" || arg == "-h") {

@@ -265,6 +265,34 @@ inline awaitable<double> stream_once(socket_pair& p, std::size_t size, std::uint
   co_return secs;
 }
 
+// The physical line: `total` bytes with no framing at all, written in
+// 256 KiB chunks and read into a 256 KiB buffer. What loopback TCP carries
+// between two Asio sockets on this machine, whatever the message size.
+inline awaitable<void> bytes_send(tcp::socket& s, std::uint64_t total) {
+  io_buffer chunk(256 * KiB, 0x5a);
+  while (total > 0) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(total, chunk.size()));
+    auto b = asio::buffer(chunk.data(), n);
+    co_await asio::async_write(s, b, asio::use_awaitable);
+    total -= n;
+  }
+}
+
+inline awaitable<double> bytes_once(socket_pair& p, std::uint64_t total) {
+  io_buffer in(256 * KiB);
+  done_flag sender;
+  const auto t0 = clock_type::now();
+  asio::co_spawn(p.client.get_executor(), bytes_send(p.client, total), mark_done{&sender});
+  std::uint64_t got = 0;
+  while (got < total) {
+    auto b = asio::buffer(in);
+    got += co_await p.server.async_read_some(b, asio::use_awaitable);
+  }
+  const double secs = seconds_since(t0);
+  co_await wait_done(sender);
+  co_return secs;
+}
+
 inline awaitable<void> echo_loop(socket_pair& p, std::uint64_t count) {
   const auto type = ping_type.to_windows_bytes();
   keep_last in;

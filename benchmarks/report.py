@@ -21,25 +21,45 @@ import subprocess
 import sys
 
 SYSTEMS = ["peergraph", "asio", "zeromq"]
-COLORS = {"peergraph": "#1f77b4", "asio": "#7f7f7f", "zeromq": "#ff7f0e"}
+# Ways of using peergraph, each a row of its own: awaited sends (peergraph),
+# try_send with receive_some (peergraph-try), vectors handed over (peergraph-owned).
+VARIANTS = ["peergraph", "peergraph-try", "peergraph-owned"]
+COLORS = {"peergraph": "#1f77b4", "peergraph-try": "#2ca02c", "peergraph-owned": "#9467bd",
+          "asio": "#7f7f7f", "zeromq": "#ff7f0e"}
 BEGIN = "<!-- results:begin -->"
 END = "<!-- results:end -->"
 
-# (scenario, size, metric, baseline, comparison, bound, description)
-#   comparison ">=": peergraph / baseline must be at least `bound`;
-#   "<=": at most `bound`. Baseline None: an absolute bound on peergraph's value.
+# (scenario, system, size, metric, baseline, comparison, bound, description)
+#   comparison ">=": system / baseline must be at least `bound`;
+#   "<=": at most `bound`. Baseline None: an absolute bound on the system's value.
 TARGETS = [
-    ("stream", 64, "msgs_per_s", "zeromq", ">=", 2.0, "stream 64 B: messages/s at least 2x ZeroMQ"),
-    ("stream", 1024, "bytes_per_s", "asio", ">=", 0.8, "stream 1 KiB: bytes/s at least 0.8x raw Asio"),
-    ("stream", 65536, "bytes_per_s", "asio", ">=", 0.9, "stream 64 KiB: bytes/s at least 0.9x raw Asio"),
-    ("stream", 1048576, "bytes_per_s", "asio", ">=", 0.9, "stream 1 MiB: bytes/s at least 0.9x raw Asio"),
-    ("pingpong", 64, "rtt_p50_us", "asio", "<=", 1.5, "ping-pong 64 B: p50 at most 1.5x raw Asio"),
-    ("pingpong", 65536, "rtt_p50_us", "asio", "<=", 1.5, "ping-pong 64 KiB: p50 at most 1.5x raw Asio"),
-    ("connect", 0, "setup_p50_us", "asio", "<=", 3.0, "connect: at most 3x TCP connect + one round trip"),
-    ("open_direct", 0, "setup_p50_us", "asio", "<=", 3.0, "open_direct: at most 3x TCP connect + one round trip"),
-    ("idle_memory", 0, "bytes_per_conn", None, "<=", 16384.0, "idle neighbor connection: at most 16 KiB each"),
-    ("presence", 200, "converge_s", None, "<=", 2.0, "presence, 200 nodes: converged within 2 s"),
-    ("presence", 200, "flood_msgs_per_link", None, "<=", 3.0, "presence: at most 3 flood messages per link and update"),
+    ("stream", "peergraph-try", 64, "msgs_per_s", "zeromq", ">=", 2.0,
+     "stream 64 B with try_send: messages/s at least 2x ZeroMQ"),
+    ("instructions", "peergraph-try", 64, "instructions_per_msg", "asio", "<=", 2.0,
+     "stream 64 B with try_send: at most 2x raw Asio's instructions per message"),
+    ("stream", "peergraph-try", 1024, "bytes_per_s", "asio", ">=", 0.8, "stream 1 KiB: bytes/s at least 0.8x raw Asio"),
+    ("stream", "peergraph", 65536, "bytes_per_s", "asio", ">=", 0.9,
+     "stream 64 KiB, copying send: bytes/s at least 0.9x raw Asio"),
+    ("stream", "peergraph-owned", 65536, "bytes_per_s", "asio", ">=", 0.95,
+     "stream 64 KiB, owned send: bytes/s at least 0.95x raw Asio"),
+    ("stream", "peergraph", 1048576, "bytes_per_s", "asio", ">=", 0.9,
+     "stream 1 MiB, copying send: bytes/s at least 0.9x raw Asio"),
+    ("stream", "peergraph-owned", 1048576, "bytes_per_s", "asio", ">=", 0.95,
+     "stream 1 MiB, owned send: bytes/s at least 0.95x raw Asio"),
+    ("events", "peergraph-try", 0, "events_per_s", "zeromq", ">=", 2.0,
+     "events with receive_some: at least 2x ZeroMQ"),
+    ("pingpong", "peergraph", 64, "rtt_p50_us", "asio", "<=", 1.2, "ping-pong 64 B: p50 at most 1.2x raw Asio"),
+    ("pingpong", "peergraph", 65536, "rtt_p50_us", "asio", "<=", 1.2, "ping-pong 64 KiB: p50 at most 1.2x raw Asio"),
+    ("connect", "peergraph", 0, "setup_p50_us", "asio", "<=", 2.0,
+     "connect: at most 2x TCP connect + one round trip"),
+    ("open_direct", "peergraph", 0, "setup_p50_us", "asio", "<=", 3.0,
+     "open_direct: at most 3x TCP connect + one round trip"),
+    ("idle_memory", "peergraph", 0, "bytes_per_conn", None, "<=", 8192.0,
+     "idle neighbor connection: at most 8 KiB each"),
+    ("compile", "peergraph", 0, "cpu_s", "asio", "<=", 1.5, "quickstart compile CPU time: at most 1.5x plain Asio"),
+    ("presence", "peergraph", 200, "converge_s", None, "<=", 2.0, "presence, 200 nodes: converged within 2 s"),
+    ("presence", "peergraph", 200, "flood_msgs_per_link", None, "<=", 3.0,
+     "presence: at most 3 flood messages per link and update"),
 ]
 
 
@@ -80,8 +100,12 @@ def fmt_value(metric, v):
         return f"{v:,.0f} B"
     if metric in ("converge_s", "build_s"):
         return f"{v:.3f} s"
-    if metric == "flood_msgs_per_link":
+    if metric in ("flood_msgs_per_link", "scaling"):
         return f"{v:.2f}"
+    if metric == "instructions_per_msg":
+        return f"{v:,.0f}"
+    if metric == "cpu_s":
+        return f"{v:.1f} s"
     return f"{v:.1f} µs"
 
 
@@ -98,6 +122,9 @@ METRIC_NAMES = {
     "flood_msgs_per_link": "flood messages per link",
     "heap_bytes_per_node": "heap per node",
     "rss_bytes_per_node": "RSS per node",
+    "instructions_per_msg": "instructions per message",
+    "cpu_s": "compile CPU time",
+    "scaling": "two threads / one",
 }
 
 
@@ -109,18 +136,31 @@ def results_table(figures, order):
     out = ["| scenario | size | metric | peergraph | asio | zeromq | peergraph / asio | peergraph / zeromq |",
            "|---|---:|---|---:|---:|---:|---:|---:|"]
     for scenario, size, metric in order:
-        v = {s: figures.get((scenario, s, size, metric)) for s in SYSTEMS}
-        shown_size = f"{size} nodes" if scenario in ("presence", "scale") else size_name(size)
-        out.append(f"| {scenario} | {shown_size} | {METRIC_NAMES.get(metric, metric)} | "
-                   + " | ".join(fmt_value(metric, v[s]) for s in SYSTEMS)
-                   + f" | {ratio(v['peergraph'], v['asio'])} | {ratio(v['peergraph'], v['zeromq'])} |")
+        if scenario in ("presence", "scale"):
+            shown_size = f"{size} nodes"
+        elif scenario == "multicore":
+            shown_size = f"{size} thread" + ("s" if size > 1 else "")
+        else:
+            shown_size = size_name(size)
+        base = {s: figures.get((scenario, s, size, metric)) for s in ("asio", "zeromq")}
+        rows = [(v, figures.get((scenario, v, size, metric))) for v in VARIANTS]
+        rows = [(v, x) for v, x in rows if x is not None]
+        for variant, value in rows:
+            label = scenario if variant == "peergraph" else f"{scenario} ({variant})"
+            out.append(f"| {label} | {shown_size} | {METRIC_NAMES.get(metric, metric)} | {fmt_value(metric, value)} | "
+                       f"{fmt_value(metric, base['asio'])} | {fmt_value(metric, base['zeromq'])} | "
+                       f"{ratio(value, base['asio'])} | {ratio(value, base['zeromq'])} |")
+        unframed = figures.get((scenario, "asio-bytes", size, metric))
+        if unframed is not None:
+            out.append(f"| {scenario} (asio-bytes, unframed) | {shown_size} | {METRIC_NAMES.get(metric, metric)} | - | "
+                       f"{fmt_value(metric, unframed)} | - | - | - |")
     return "\n".join(out)
 
 
 def evaluate(figures, target):
     """(measured ratio or value, fraction of target achieved (>= 1: met)) or None if not measured."""
-    scenario, size, metric, baseline, cmp, bound, _ = target
-    pg = figures.get((scenario, "peergraph", size, metric))
+    scenario, system, size, metric, baseline, cmp, bound, _ = target
+    pg = figures.get((scenario, system, size, metric))
     if pg is None:
         return None
     if baseline is None:
@@ -141,7 +181,7 @@ def targets_table(figures):
     out = ["| target | measured | met |", "|---|---:|:---:|"]
     for t in TARGETS:
         r = evaluate(figures, t)
-        scenario, size, metric, baseline, cmp, bound, desc = t
+        scenario, system, size, metric, baseline, cmp, bound, desc = t
         if r is None:
             out.append(f"| {desc} | not measured | - |")
             continue
@@ -192,10 +232,17 @@ def make_plots(figures, out_dir):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
         for ax, metric, label, scale in ((a1, "msgs_per_s", "messages/s", 1.0),
                                          (a2, "bytes_per_s", "MiB/s", 1.0 / (1 << 20))):
-            series = [(s, [figures.get(("stream", s, n, metric)) for n in sizes]) for s in SYSTEMS]
+            systems = ["peergraph", "peergraph-try", "asio", "zeromq"]
+            series = [(s, [figures.get(("stream", s, n, metric)) for n in sizes]) for s in systems]
             series = [(s, [v * scale if v is not None else None for v in vals]) for s, vals in series
                       if any(v is not None for v in vals)]
             grouped(ax, [size_name(n) for n in sizes], series)
+            line = [v for (sc, sy, _, m), v in figures.items()
+                    if sc == "stream" and sy == "asio-bytes" and m == "bytes_per_s"]
+            if line and metric == "bytes_per_s":
+                ax.axhline(line[0] * scale, color="black", linestyle="--", linewidth=1,
+                           label="unframed Asio byte stream")
+                ax.legend()
             ax.set_xlabel("message size")
             ax.set_ylabel(label + " (log scale)")
             ax.set_title(f"one-way stream: {label} (higher is better)")
@@ -228,7 +275,7 @@ def make_plots(figures, out_dir):
         if len(panels) == 1:
             axes = [axes]
         for ax, (title, keys, log) in zip(axes, panels):
-            series = [(s, [figures.get((sc, s, 0, m)) for sc, m in keys]) for s in SYSTEMS]
+            series = [(s, [figures.get((sc, s, 0, m)) for sc, m in keys]) for s in ["peergraph", "peergraph-try", "asio", "zeromq"]]
             series = [(s, v) for s, v in series if any(x is not None for x in v)]
             grouped(ax, [sc for sc, _ in keys], series, log=log)
             ax.set_title(title, fontsize=10)
@@ -253,7 +300,7 @@ def make_plots(figures, out_dir):
         save(fig, "presence.png")
 
     # Targets: the fraction of each target achieved (1 = exactly met).
-    rows = [(t[6], evaluate(figures, t)) for t in TARGETS]
+    rows = [(t[7], evaluate(figures, t)) for t in TARGETS]
     rows = [(d, r) for d, r in rows if r is not None]
     if rows:
         fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.3))

@@ -6,10 +6,16 @@
 //             peergraph: a direct connection, one `co_await conn.send(type,
 //             asio::buffer(payload))` per message (the copying send); the
 //             receiver awaits `sub.receive()` and then takes the events
-//             already queued with try_receive(). For 64 KiB and 1 MiB the owned-vector send is
-//             shown too ("peergraph-owned", table only), with the vectors
-//             the receiver got handed back to the sender.
+//             already queued with try_receive().
+//             peergraph-try: try_send per message, wait_writable only when
+//             the queue is above its high-water mark; the receiver takes
+//             batches of up to 256 events with receive_some().
+//             peergraph-owned (64 KiB and 1 MiB): a fresh vector per
+//             message, handed over with `co_await conn.send(type, std::move(v))`.
 //             asio: raw_asio.hpp's coalescing writer and frame reader.
+//             asio-bytes (one figure, shown at 64 KiB): an unframed byte
+//             stream between two Asio sockets, 256 KiB writes and reads:
+//             what the loopback line carries, the ceiling of every system.
 //             zeromq: PUSH / PULL, one zmq_send per message (zeromq.hpp).
 //
 //   pingpong  64 B and 64 KiB: one message out, the echo back; p50 and p99
@@ -26,22 +32,6 @@
 namespace bench {
 namespace {
 
-// Payload vectors handed back by the receiver for the owned-vector send.
-struct vector_pool {
-  std::vector<bytes> free;
-  bytes take(std::size_t size) {
-    if (!free.empty() && free.back().size() == size) {
-      bytes v = std::move(free.back());
-      free.pop_back();
-      return v;
-    }
-    return bytes(size);
-  }
-  void give(bytes&& v) {
-    if (free.size() < 64) free.push_back(std::move(v));
-  }
-};
-
 awaitable<void> pg_stream_send(pg::connection conn, bytes& payload, std::uint64_t count) {
   for (std::uint64_t i = 0; i < count; ++i) {
     stamp(payload, i);
@@ -50,9 +40,26 @@ awaitable<void> pg_stream_send(pg::connection conn, bytes& payload, std::uint64_
   }
 }
 
-awaitable<void> pg_stream_send_owned(pg::connection conn, vector_pool& pool, std::size_t size, std::uint64_t count) {
+// try_send until the queue is above its high-water mark, then wait for room:
+// the sender suspends once per few megabytes, not once per message.
+awaitable<void> pg_stream_try_send(pg::connection conn, bytes& payload, std::uint64_t count) {
   for (std::uint64_t i = 0; i < count; ++i) {
-    auto v = pool.take(size);
+    stamp(payload, i);
+    for (;;) {
+      const auto ec = conn.try_send(stream_type, asio::buffer(payload));
+      if (!ec) break;
+      if (ec != asio::error::would_block) throw std::system_error(ec);
+      co_await conn.wait_writable();
+    }
+  }
+}
+
+// A fresh vector per message, as a producer that builds each message in a
+// vector of its own and hands it over; its allocation and fill are part of
+// the figure.
+awaitable<void> pg_stream_send_owned(pg::connection conn, std::size_t size, std::uint64_t count) {
+  for (std::uint64_t i = 0; i < count; ++i) {
+    bytes v(size);
     stamp(v, i);
     co_await conn.send(stream_type, std::move(v));
   }
@@ -61,18 +68,26 @@ awaitable<void> pg_stream_send_owned(pg::connection conn, vector_pool& pool, std
 // One `co_await receive()` per wake-up, then whatever is already queued
 // through try_receive(): the way a throughput-minded application reads a
 // subscription (each awaited receive is one executor handler).
-awaitable<void> pg_stream_receive(data_sub& sub, std::size_t size, std::uint64_t count, vector_pool* pool) {
+awaitable<void> pg_stream_receive(data_sub& sub, std::size_t size, std::uint64_t count) {
   std::uint64_t i = 0;
   while (i < count) {
     auto ev = co_await sub.receive();
     verify(ev.data, i++, size);
-    if (pool) pool->give(std::move(ev.data));
     while (i < count) {
       auto more = sub.try_receive();
       if (!more) break;
       verify(more->data, i++, size);
-      if (pool) pool->give(std::move(more->data));
     }
+  }
+}
+
+// One receive_some per wake-up, into storage kept across repetitions' batches.
+awaitable<void> pg_stream_receive_batch(data_sub& sub, std::size_t size, std::uint64_t count) {
+  std::vector<pg::incoming_data_event> batch(256);
+  std::uint64_t i = 0;
+  while (i < count) {
+    const auto n = co_await sub.receive_some(std::span(batch));
+    for (std::size_t k = 0; k < n; ++k) verify(batch[k].data, i++, size);
   }
 }
 
@@ -81,18 +96,23 @@ awaitable<void> pg_stream_receive(data_sub& sub, std::size_t size, std::uint64_t
 // One peergraph stream repetition (also used by the events scenario);
 // returns the seconds from the first send to the last message received.
 awaitable<double> pg_stream_once(pg::connection& conn, data_sub& sub, std::size_t size, std::uint64_t count,
-                                 bool owned) {
+                                 send_mode mode) {
+  const bool owned = mode == send_mode::owned;
   auto payload = make_payload(size);
-  vector_pool pool;
   done_flag sender;
   auto ex = conn.get_executor();
   const auto t0 = clock_type::now();
   if (owned)
-    asio::co_spawn(ex, pg_stream_send_owned(conn, pool, size, count), mark_done{&sender});
+    asio::co_spawn(ex, pg_stream_send_owned(conn, size, count), mark_done{&sender});
+  else if (mode == send_mode::try_send)
+    asio::co_spawn(ex, pg_stream_try_send(conn, payload, count), mark_done{&sender});
   else
     asio::co_spawn(ex, pg_stream_send(conn, payload, count), mark_done{&sender});
   try {
-    co_await pg_stream_receive(sub, size, count, owned ? &pool : nullptr);
+    if (mode == send_mode::try_send)
+      co_await pg_stream_receive_batch(sub, size, count);
+    else
+      co_await pg_stream_receive(sub, size, count);
   } catch (const std::exception& e) {
     fail(e.what());
   }
@@ -142,65 +162,98 @@ void add_stream(context& ctx, const char* system, std::size_t size, const std::v
 
 }  // namespace
 
+namespace {
+
+// The systems of the stream scenario, in the order each repetition runs them.
+enum class stream_system { pg, pg_try, pg_owned, raw, raw_bytes, zmq };
+constexpr std::array<stream_system, 6> stream_systems{stream_system::pg,        stream_system::pg_try,
+                                                      stream_system::pg_owned,  stream_system::raw,
+                                                      stream_system::raw_bytes, stream_system::zmq};
+
+const char* name_of(stream_system s) {
+  switch (s) {
+    case stream_system::pg:
+      return peergraph_system;
+    case stream_system::pg_try:
+      return peergraph_try_system;
+    case stream_system::pg_owned:
+      return peergraph_owned_system;
+    case stream_system::raw:
+      return asio_system;
+    case stream_system::raw_bytes:
+      return asio_bytes_system;
+    case stream_system::zmq:
+      return zeromq_system;
+  }
+  return "";
+}
+
+struct stream_rig {
+  direct_link& link;
+  raw::socket_pair& raw;
+  zeromq::stream_link& zmq;
+};
+
+// One repetition of `count` messages of `size` bytes; the seconds it took.
+awaitable<double> stream_once(stream_rig& rig, stream_system s, std::size_t size, std::uint64_t count) {
+  switch (s) {
+    case stream_system::pg:
+      co_return co_await pg_stream_once(rig.link.conn, rig.link.alice_data, size, count, send_mode::awaited);
+    case stream_system::pg_try:
+      co_return co_await pg_stream_once(rig.link.conn, rig.link.alice_data, size, count, send_mode::try_send);
+    case stream_system::pg_owned:
+      co_return co_await pg_stream_once(rig.link.conn, rig.link.alice_data, size, count, send_mode::owned);
+    case stream_system::raw:
+      co_return co_await raw::stream_once(rig.raw, size, count);
+    case stream_system::raw_bytes:
+      co_return co_await raw::bytes_once(rig.raw, size * count);
+    case stream_system::zmq:
+      co_return rig.zmq.once(size, count);
+  }
+  co_return 0.0;
+}
+
+bool applies(stream_system s, std::size_t size) {
+  // Owned vectors matter for large payloads; the unframed byte stream is
+  // one line (its figure does not depend on a message size), measured at 64 KiB.
+  if (s == stream_system::pg_owned) return size >= 64 * KiB;
+  if (s == stream_system::raw_bytes) return size == 64 * KiB;
+  return true;
+}
+
+}  // namespace
+
 awaitable<void> run_stream(context& ctx) {
   direct_link link(ctx.io);
   co_await open_link(link);
   raw::socket_pair raw(ctx.io);
   co_await raw::open_pair(raw);
   zeromq::stream_link zmq;
-
-  const bool run_pg = ctx.runs(peergraph_system);
-  const bool run_owned = ctx.runs("peergraph-owned");
-  const bool run_raw = ctx.runs(asio_system);
-  const bool run_zmq = ctx.runs(zeromq_system);
+  stream_rig rig{link, raw, zmq};
   const double target = ctx.cfg.seconds;
 
   const std::array<std::size_t, 4> sizes{64, 1 * KiB, 64 * KiB, 1 * MiB};
   for (const auto size : sizes) {
     if (!ctx.wants("stream", size)) continue;
-    const bool pg_owned = run_owned && size >= 64 * KiB;
-    const auto calib = calibration_count(size, ctx.cfg.quick);
-    std::uint64_t n_pg = calib, n_owned = calib, n_raw = calib, n_zmq = calib;
-    std::vector<double> r_pg, r_owned, r_raw, r_zmq;
-    if (!ctx.cfg.quick) {
-      // Calibration doubles as warm-up.
-      if (run_pg) {
-        const double s = co_await pg_stream_once(link.conn, link.alice_data, size, calib, false);
-        n_pg = scaled_count(calib, s, target);
+    std::vector<stream_system> run;
+    for (const auto s : stream_systems)
+      if (ctx.runs(name_of(s)) && applies(s, size)) run.push_back(s);
+    const auto calib = ctx.cfg.count ? ctx.cfg.count : calibration_count(size, ctx.cfg.quick);
+    std::vector<std::uint64_t> counts(run.size(), calib);
+    std::vector<std::vector<double>> rates(run.size());
+    if (!ctx.cfg.quick && !ctx.cfg.count)
+      for (std::size_t k = 0; k < run.size(); ++k) {
+        // Calibration doubles as warm-up.
+        const double secs = co_await stream_once(rig, run[k], size, calib);
+        counts[k] = scaled_count(calib, secs, target);
       }
-      if (pg_owned) {
-        const double s = co_await pg_stream_once(link.conn, link.alice_data, size, calib, true);
-        n_owned = scaled_count(calib, s, target);
-      }
-      if (run_raw) {
-        const double s = co_await raw::stream_once(raw, size, calib);
-        n_raw = scaled_count(calib, s, target);
-      }
-      if (run_zmq) n_zmq = scaled_count(calib, zmq.once(size, calib), target);
-    }
     // Repetitions alternate between the systems, so drift affects all alike.
-    for (int r = 0; r < ctx.reps(); ++r) {
-      if (run_pg) {
-        const double s = co_await pg_stream_once(link.conn, link.alice_data, size, n_pg, false);
-        r_pg.push_back(static_cast<double>(n_pg) / s);
+    for (int r = 0; r < ctx.reps(); ++r)
+      for (std::size_t k = 0; k < run.size(); ++k) {
+        const double secs = co_await stream_once(rig, run[k], size, counts[k]);
+        rates[k].push_back(static_cast<double>(counts[k]) / secs);
       }
-      if (pg_owned) {
-        const double s = co_await pg_stream_once(link.conn, link.alice_data, size, n_owned, true);
-        r_owned.push_back(static_cast<double>(n_owned) / s);
-      }
-      if (run_raw) {
-        const double s = co_await raw::stream_once(raw, size, n_raw);
-        r_raw.push_back(static_cast<double>(n_raw) / s);
-      }
-      if (run_zmq) {
-        const double s = zmq.once(size, n_zmq);
-        r_zmq.push_back(static_cast<double>(n_zmq) / s);
-      }
-    }
-    if (run_pg) add_stream(ctx, peergraph_system, size, r_pg);
-    if (pg_owned) add_stream(ctx, "peergraph-owned", size, r_owned);
-    if (run_raw) add_stream(ctx, asio_system, size, r_raw);
-    if (run_zmq) add_stream(ctx, zeromq_system, size, r_zmq);
+    for (std::size_t k = 0; k < run.size(); ++k) add_stream(ctx, name_of(run[k]), size, rates[k]);
   }
 
   co_await close_link(link);

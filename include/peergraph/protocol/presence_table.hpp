@@ -71,8 +71,8 @@ class presence_table {
     /// at most max_sync_tombstones of them (the newest): enough to stop a
     /// copy still travelling, without sending a new link the whole history
     /// of churn.
-    std::chrono::milliseconds sync_tombstone_window{30'000};
-    std::size_t max_sync_tombstones = 512;
+    std::chrono::milliseconds sync_tombstone_window{10'000};
+    std::size_t max_sync_tombstones = 64;
   };
 
   /// Where an entry came from.

@@ -35,7 +35,9 @@ struct piece {
 // What a link would see, reading `chunk` bytes at a time.
 std::vector<piece> through_reader(std::span<const std::uint8_t> stream, std::size_t chunk, bool& invalid) {
   std::vector<piece> out;
-  pl::frame_reader r(64);
+  // A large frame here is anything above 256 bytes, so that the fuzzer's
+  // small inputs reach the large-payload path.
+  pl::frame_reader r(64, nullptr, 256);
   std::size_t at = 0;
   bool in_large = false;
   for (;;) {
@@ -47,7 +49,7 @@ std::vector<piece> through_reader(std::span<const std::uint8_t> stream, std::siz
       at += n;
       if (!r.large_commit(n)) continue;
       peergraph::guid type;
-      out.push_back({true, r.take_large(type)});
+      out.push_back({true, r.take_large(type).to_vector()});
       in_large = false;
     }
     for (;;) {

@@ -40,10 +40,19 @@ class frame_reader {
   /// Largest read offered at once under load.
   static constexpr std::size_t max_read_size = 64 * 1024;
 
+  /// Frames above this size (or four times the floor, if that is more)
+  /// are read into their own block: not tied to a small floor, because
+  /// medium messages in a stream are cheaper read many at once through the
+  /// buffer than one read each.
+  static constexpr std::size_t default_large_from = 16 * 1024;
+
   /// `floor`: the read size of an idle link (graph_options::read_buffer_size).
   /// `budget`: where large payloads take their storage from (none: no limit).
-  explicit frame_reader(std::size_t floor, receive_budget* budget = nullptr)
-      : floor_(std::max<std::size_t>(floor, 64)), budget_(budget) {}
+  /// `large_from`: the large-frame threshold's floor (tests lower it, so
+  /// that small inputs reach the large path).
+  explicit frame_reader(std::size_t floor, receive_budget* budget = nullptr,
+                        std::size_t large_from = default_large_from)
+      : floor_(std::max<std::size_t>(floor, 64)), large_from_(large_from), budget_(budget) {}
   frame_reader(const frame_reader&) = delete;
   frame_reader& operator=(const frame_reader&) = delete;
   ~frame_reader() { release(); }
@@ -148,11 +157,7 @@ class frame_reader {
   std::size_t buffered() const noexcept { return end_ - begin_; }
 
  private:
-  // Frames above this size are read straight into the payload's own block.
-  // Not tied to a small floor: medium messages in a stream are cheaper
-  // read many at once through the buffer than one read each.
-  static constexpr std::size_t min_large = 16 * 1024;
-  std::size_t large_threshold() const noexcept { return std::max(4 * floor_, min_large); }
+  std::size_t large_threshold() const noexcept { return std::max(4 * floor_, large_from_); }
 
   void begin_large(const protocol::header& h, const guid& type, std::span<const std::uint8_t> avail) {
     large_type_ = type;
@@ -188,6 +193,7 @@ class frame_reader {
   }
 
   std::size_t floor_;
+  std::size_t large_from_;
   std::vector<std::uint8_t> buf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;

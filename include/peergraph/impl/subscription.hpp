@@ -33,13 +33,21 @@ void subscription_traits<Events...>::assign(value_type& dst, any_event& ev) {
   }
 }
 
-template <typename Executor, typename Traits>
-struct initiate_receive {
+/// What the receive initiations share: the subscription's state (null for
+/// an empty subscription) and the executor its completions default to.
+template <typename Executor>
+struct subscription_initiation {
   std::shared_ptr<subscription_state> state;
   Executor ex;
 
   using executor_type = Executor;
   executor_type get_executor() const noexcept { return ex; }
+};
+
+template <typename Executor, typename Traits>
+struct initiate_receive : subscription_initiation<Executor> {
+  using subscription_initiation<Executor>::state;
+  using subscription_initiation<Executor>::ex;
 
   template <typename Handler>
   void operator()(Handler&& handler) const {
@@ -71,12 +79,9 @@ std::size_t take_batch(subscription_state& state, std::span<typename Traits::val
 }
 
 template <typename Executor, typename Traits>
-struct initiate_receive_some {
-  std::shared_ptr<subscription_state> state;
-  Executor ex;
-
-  using executor_type = Executor;
-  executor_type get_executor() const noexcept { return ex; }
+struct initiate_receive_some : subscription_initiation<Executor> {
+  using subscription_initiation<Executor>::state;
+  using subscription_initiation<Executor>::ex;
 
   template <typename Handler>
   void operator()(Handler&& handler, std::span<typename Traits::value_type> out) const {

@@ -56,12 +56,10 @@ class send_path {
           type, size, std::span<std::uint8_t, protocol::pt2pt_header_size>(out.data(), protocol::pt2pt_header_size));
     };
     if constexpr (std::is_same_v<std::decay_t<Payload>, std::vector<std::uint8_t>>) {
-      if (size > write_queue::copy_threshold) {
-        wq_.append_framed(protocol::pt2pt_header_size, head, asio::const_buffer{});
-        wq_.append_owned(std::move(payload));
-      } else {
-        wq_.append_framed(protocol::pt2pt_header_size, head, asio::buffer(payload));
-      }
+      // append_owned decides between copying and taking over; a copy lands
+      // right after the header, in the same segment.
+      wq_.append_framed(protocol::pt2pt_header_size, head, asio::const_buffer{});
+      wq_.append_owned(std::move(payload));
     } else {
       wq_.append_framed(protocol::pt2pt_header_size, head, payload);
     }
